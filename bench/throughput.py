@@ -1,0 +1,245 @@
+"""Throughput, latency and memory of the whole mail loop against a private Dovecot.
+
+Phase 1 (bare limit): FETCH BODY.PEEK[] in batches of 200 plus stdlib parsing, nothing else.
+Phase 2 (throughput): N mails wait in INBOX; the daemon starts and processes them all; the
+clock stops when the last acknowledgement reaches the local SMTP server.
+Phase 3 (latency): with the daemon idling in IMAP IDLE, mails are appended one by one at a
+steady rate; each one's APPEND → acknowledgement-received time is measured.
+Peak RSS is the daemon's VmHWM. The last line printed is one JSON object.
+
+    python bench/throughput.py --mails 5000
+"""
+
+from __future__ import annotations
+
+import argparse
+import email
+import email.policy
+import json
+import os
+import random
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from email.header import Header
+from email.mime.application import MIMEApplication
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formataddr, formatdate
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from servers import Dovecot, dovecot_available, free_port  # noqa: E402
+
+USER, PASSWORD = "gateway@bench.test", "bench-secret"
+_IN_REPLY_TO = re.compile(rb"^In-Reply-To:\s*<([^>]+)>", re.MULTILINE | re.IGNORECASE)
+
+SUBJECTS = [
+    ("【紧急】生产部-设备故障通知", "3号线设备突发故障, 已停机, 请立即安排维修。"),
+    ("[一般] 市场部-新品推广资源申请", "请同步推广时间节点和预算分配。"),
+    ("原材料交付延期通知", "订单所需钢板因物流原因将延期5天交付。"),
+    ("【特急】关于产品标签合规要求的通知", "新版规范下月起施行, 请5个工作日内反馈。"),
+    ("Re: 【紧急】采购部-报价确认", "报价已更新, 请确认。"),
+    ("【緊急】客戶投訴-包裝破損", "本週貨物包裝破損嚴重, 請盡快處理。"),
+    ("Quarterly report request", "Please send the Q4 delivery figures by Friday."),
+]
+CHARSETS = ["gbk", "utf-8", "gb2312", "big5", "utf-8"]
+
+
+def make_mail(n: int, rng: random.Random) -> tuple[str, bytes]:
+    subject, body = SUBJECTS[n % len(SUBJECTS)]
+    charset = "big5" if "緊急" in subject else rng.choice(CHARSETS)
+    if charset == "big5" and "緊急" not in subject:
+        charset = "utf-8"
+    text = MIMEText((body + "\n") * rng.randint(3, 40), "plain", charset)
+    message = text
+    if rng.random() < 0.2:
+        message = MIMEMultipart()
+        message.attach(text)
+        part = MIMEApplication(rng.randbytes(rng.randint(2_000, 60_000)), Name="附件.pdf")
+        part.add_header("Content-Disposition", "attachment", filename=("utf-8", "", "附件.pdf"))
+        message.attach(part)
+    message_id = f"bench-{n}-{rng.getrandbits(32):08x}@sender{n % 50}.example"
+    message["From"] = formataddr((str(Header(f"发件人{n % 50}", "utf-8")),
+                                  f"user{n % 50}@sender{n % 50}.example"))
+    message["To"] = USER
+    message["Subject"] = Header(subject, charset)
+    message["Date"] = formatdate(localtime=True)
+    message["Message-ID"] = f"<{message_id}>"
+    return message_id, message.as_bytes()
+
+
+class AckClock:
+    """Notes when each acknowledgement (by the mail it answers) reaches the SMTP server."""
+
+    def __init__(self) -> None:
+        self.acks: dict[str, float] = {}
+        self.total = 0
+        self.cond = threading.Condition()
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        raw = envelope.original_content or envelope.content
+        now = time.monotonic()
+        match = _IN_REPLY_TO.search(raw[:8192])
+        with self.cond:
+            self.total += 1
+            if match and b".ack@" in raw[:8192] and match.group(1).decode() not in self.acks:
+                self.acks[match.group(1).decode()] = now
+            self.cond.notify_all()
+        return "250 OK"
+
+    def wait(self, ids: list[str], timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while not all(i in self.acks for i in ids):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self.cond.wait(min(left, 1.0))
+        return True
+
+
+def bare_limit(dovecot: Dovecot, mails: list[bytes]) -> float:
+    client = dovecot.account(USER).connect(timeout=120)
+    client.create_folder("Bare")
+    for raw in mails:
+        client.append("Bare", raw)
+    client.select_folder("Bare", readonly=True)
+    uids = client.search("ALL")
+    start = time.perf_counter()
+    for i in range(0, len(uids), 200):
+        for data in client.fetch(uids[i:i + 200], ["BODY.PEEK[]"]).values():
+            message = email.message_from_bytes(data[b"BODY[]"], policy=email.policy.compat32)
+            for part in message.walk():
+                part.get_payload(decode=True)
+    elapsed = time.perf_counter() - start
+    client.logout()
+    return len(uids) / elapsed
+
+
+def write_config(folder: Path, imap_port: int, smtp_port: int) -> Path:
+    config = folder / "config.toml"
+    config.write_text(f"""
+[gateway]
+domain = "gateway.bench.test"
+internal_domains = ["bench.test"]
+rules_dir = "{ROOT / 'rules'}"
+templates_dir = "{ROOT / 'templates'}"
+storage_dir = "{folder / 'storage'}"
+[mailbox]
+kind = "imap"
+host = "127.0.0.1"
+port = {imap_port}
+tls = "none"
+user = "{USER}"
+password_env = "BENCH_IMAP_PASSWORD"
+idle = true
+[smtp]
+host = "127.0.0.1"
+port = {smtp_port}
+tls = "none"
+from = "信息交流网关 <gateway@bench.test>"
+[logging]
+level = "WARNING"
+""", encoding="utf-8")
+    return config
+
+
+def start_daemon(config: Path) -> subprocess.Popen:
+    env = {**os.environ, "BENCH_IMAP_PASSWORD": PASSWORD, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "gateway.cli", "--config", str(config), "run"],
+                            env=env, stdin=subprocess.DEVNULL)
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mails", type=int, default=5000)
+    parser.add_argument("--latency-mails", type=int, default=300)
+    parser.add_argument("--rate", type=float, default=50.0, help="appends/s in the latency phase")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    if reason := dovecot_available():
+        print(f"cannot run: {reason}", file=sys.stderr)
+        return 2
+    rng = random.Random(args.seed)
+    generated = [make_mail(n, rng) for n in range(args.mails + args.latency_mails)]
+    batch, trickle = generated[:args.mails], generated[args.mails:]
+
+    with tempfile.TemporaryDirectory(prefix="gw-bench-") as tmp:
+        folder = Path(tmp)
+        os.chmod(folder, 0o755)
+        dovecot = Dovecot(folder / "dovecot", {USER: PASSWORD}).start()
+        clock = AckClock()
+        smtp = Controller(clock, hostname="127.0.0.1", port=free_port())
+        smtp.start()
+        daemon = None
+        try:
+            bare = bare_limit(dovecot, [raw for _, raw in batch])
+            print(f"bare fetch+parse: {bare:,.0f} mails/s")
+
+            client = dovecot.account(USER).connect(timeout=120)
+            for _, raw in batch:
+                client.append("INBOX", raw)
+            client.logout()
+            daemon = start_daemon(write_config(folder, dovecot.port, smtp.port))
+            started = time.monotonic()
+            if not clock.wait([m for m, _ in batch], timeout=max(120, args.mails / 20)):
+                print(f"timed out: {len(clock.acks)}/{args.mails} acknowledgements", file=sys.stderr)
+                return 1
+            elapsed = max(clock.acks[m] for m, _ in batch) - started
+            rate = args.mails / elapsed
+            print(f"end to end: {args.mails} mails in {elapsed:.2f}s = {rate:,.0f} mails/s "
+                  f"(incl. daemon start-up); {rate / bare:.0%} of the bare limit")
+
+            latencies = appended_latencies(dovecot, clock, trickle, args.rate)
+            p50 = statistics.median(latencies)
+            p95 = statistics.quantiles(latencies, n=20)[-1] if len(latencies) > 1 else p50
+            rss = peak_rss_mb(daemon.pid)
+            print(f"APPEND → ack with IDLE: p50 {p50:.3f}s, p95 {p95:.3f}s over {len(latencies)}")
+            print(f"daemon peak RSS: {rss:.1f} MB")
+            print(json.dumps({"mails": args.mails, "mails_per_s": round(rate, 1),
+                              "p50_s": round(p50, 3), "p95_s": round(p95, 3),
+                              "peak_rss_mb": round(rss, 1), "bare_mails_per_s": round(bare, 1),
+                              "ratio_to_bare": round(rate / bare, 3)}))
+            return 0
+        finally:
+            if daemon is not None:
+                daemon.send_signal(signal.SIGTERM)
+                try:
+                    daemon.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    daemon.kill()
+            smtp.stop()
+            dovecot.stop()
+
+
+def appended_latencies(dovecot: Dovecot, clock: AckClock, mails, rate: float) -> list[float]:
+    client = dovecot.account(USER).connect(timeout=60)
+    appended: dict[str, float] = {}
+    for message_id, raw in mails:
+        appended[message_id] = time.monotonic()
+        client.append("INBOX", raw)
+        time.sleep(max(0.0, 1 / rate - (time.monotonic() - appended[message_id])))
+    client.logout()
+    clock.wait(list(appended), timeout=120)
+    return [clock.acks[m] - t for m, t in appended.items() if m in clock.acks]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

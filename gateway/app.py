@@ -1,0 +1,142 @@
+"""The assembled gateway: settings turned into services, a mail source and the outbox sender."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from email.utils import parseaddr
+
+from .config import Settings
+from .db import repo
+from .db.engine import make_engine, make_sessionmaker, upgrade
+from .identity import Identity
+from .model import Address
+from .outbox import FlushResult, OutboxSender
+from .pipeline import Result, Services, process
+from .render import Renderer
+from .rules import RuleSet, load_rules
+from .sources.base import FetchedMail, Source
+from .worktime import BusinessHours, DeadlinePolicy, WorkCalendar
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Gateway:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock = utc_now,
+        faults: Callable[[str], None] | None = None,
+    ):
+        self.settings = settings
+        self.clock = clock
+        self.engine = make_engine(settings.database_url)
+        upgrade(self.engine)
+        self.sessions = make_sessionmaker(self.engine)
+        self._rules = load_rules(settings.gateway.rules_dir)
+        self.identity = _identity(settings)
+        self.calendar = _calendar(settings)
+        self.services = Services(
+            sessions=self.sessions,
+            rules=lambda: self._rules,
+            renderer=Renderer(
+                settings.gateway.templates_dir,
+                domain=settings.gateway.domain,
+                from_addr=self.identity.from_addr,
+            ),
+            calendar=self.calendar,
+            policy=DeadlinePolicy.from_mapping(settings.deadlines),
+            identity=self.identity,
+        )
+        if faults is not None:
+            self.services.faults = faults
+        self.sender = OutboxSender(
+            self.sessions, settings.smtp, settings.smtp.password("smtp")
+        )
+
+    @property
+    def rules(self) -> RuleSet:
+        return self._rules
+
+    def make_source(self) -> Source:
+        from .sources.factory import make_source
+
+        return make_source(self.settings, self.sessions, self.clock)
+
+    def ingest(self, fetched: FetchedMail) -> Result:
+        return process(self.services, fetched, self.clock())
+
+    def process_batch(self, source: Source) -> list[Result]:
+        """Fetch what waits, store each mail in its own transaction, then settle the mailbox."""
+        fetched = source.fetch(self.settings.mailbox.batch)
+        self.services.faults("after_fetch")
+        settled, results = [], []
+        for item in fetched:
+            result = self.ingest(item)
+            results.append(result)
+            settled.append((item, result.action.outcome))
+            log.info("%s %s %s%s", item.key, result.action, result.record_id or "",
+                     f" ({result.reason})" if result.reason else "")
+        self.services.faults("after_commit")
+        if settled:
+            source.settle(settled)
+            self.services.faults("after_settle")
+        return results
+
+    def flush(self) -> FlushResult:
+        return self.sender.flush(self.clock())
+
+    def outbox_counts(self) -> dict[str, int]:
+        with self.sessions() as session:
+            return repo.outbox_counts(session)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _identity(settings: Settings) -> Identity:
+    name, addr = parseaddr(settings.smtp.from_)
+    g = settings.gateway
+    return Identity(
+        from_addr=Address(name or g.name, addr.lower()),
+        domain=g.domain,
+        internal_domains=frozenset(g.internal_domains),
+        name=g.name,
+        signature=g.signature,
+        admin_address=g.admin_address,
+    )
+
+
+def _calendar(settings: Settings) -> WorkCalendar:
+    c = settings.calendar
+    lunch = (c.lunch_start, c.lunch_end) if c.lunch_start and c.lunch_end else None
+    return WorkCalendar(
+        settings.tz,
+        BusinessHours(c.business_start, c.business_end, lunch),
+        days_off=c.days_off,
+        workdays=c.workdays,
+        on_unknown_year=_warn_unknown_year,
+    )
+
+
+_warned: set[tuple[int, date]] = set()
+
+
+def _warn_unknown_year(year: int) -> None:
+    # Once a day per year, so the warning is seen without flooding the log.
+    key = (year, date.today())
+    if key not in _warned:
+        _warned.add(key)
+        log.warning(
+            "the installed chinese-calendar does not know %s yet; using statutory holidays "
+            "and weekends, without make-up working days (调休); upgrade chinesecalendar",
+            year,
+        )

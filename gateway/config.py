@@ -1,0 +1,241 @@
+"""Typed settings: the TOML file and the environment are read here and nowhere else."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from datetime import date, time
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from .errors import ConfigError
+
+CONFIG_ENV = "GATEWAY_CONFIG"
+
+TlsMode = Literal["none", "starttls", "ssl"]
+
+
+class _Section(BaseModel):
+    # Unknown keys are typos more often than not; refuse them so admins learn at load time.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Credentials(_Section):
+    user: str | None = None
+    password_env: str | None = None
+    password_file: Path | None = None
+
+    def password(self, section: str) -> SecretStr | None:
+        """Read the secret from the environment or a file; never from the TOML itself."""
+        if self.password_env:
+            value = os.environ.get(self.password_env)
+            if value is None:
+                raise ConfigError(
+                    f"{section}.password_env: environment variable {self.password_env} is not set"
+                )
+            return SecretStr(value)
+        if self.password_file:
+            try:
+                return SecretStr(self.password_file.read_text(encoding="utf-8").strip())
+            except OSError as exc:
+                raise ConfigError(
+                    f"{section}.password_file: cannot read {self.password_file}: {exc.strerror}"
+                ) from None
+        return None
+
+
+class MailboxSettings(_Credentials):
+    kind: Literal["imap", "maildir"] = "maildir"
+    host: str = "127.0.0.1"
+    port: int | None = Field(default=None, ge=1, le=65535)
+    tls: TlsMode = "ssl"
+    ca_file: Path | None = None
+    folder: str = "INBOX"
+    processed_folder: str | None = "Processed"
+    quarantine_folder: str = "Quarantine"
+    idle: bool = True
+    poll_interval: float = Field(default=30.0, gt=0)
+    send_id: bool = False
+    path: Path | None = None
+    max_size_mb: float = Field(default=25.0, gt=0)
+    batch: int = Field(default=200, ge=1, le=5000)
+
+    @field_validator("processed_folder")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @model_validator(mode="after")
+    def _complete(self) -> MailboxSettings:
+        if self.kind == "imap" and not self.user:
+            raise ValueError("user is required when kind = 'imap'")
+        return self
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or (993 if self.tls == "ssl" else 143)
+
+
+class SmtpSettings(_Credentials):
+    host: str = "127.0.0.1"
+    port: int | None = Field(default=None, ge=1, le=65535)
+    tls: TlsMode = "starttls"
+    ca_file: Path | None = None
+    from_: str = Field(default="gateway@localhost", alias="from")
+    timeout: float = Field(default=30.0, gt=0)
+    max_attempts: int = Field(default=12, ge=1)
+    backoff_initial: float = Field(default=30.0, gt=0)
+    backoff_max: float = Field(default=3600.0, gt=0)
+    connections: int = Field(default=4, ge=1, le=32)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or {"ssl": 465, "starttls": 587, "none": 25}[self.tls]
+
+
+class DatabaseSettings(_Section):
+    url: str | None = None  # None: SQLite file under storage_dir
+
+
+class GatewaySettings(_Section):
+    name: str = "信息交流网关"
+    domain: str = "gateway.localhost"
+    internal_domains: tuple[str, ...] = ()
+    timezone: str = "Asia/Shanghai"
+    rules_dir: Path = Path("rules")
+    templates_dir: Path = Path("templates")
+    storage_dir: Path = Path("storage")
+    admin_address: str | None = None
+    signature: str = ""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("internal_domains")
+    @classmethod
+    def _lower(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(d.strip().lower() for d in value)
+
+
+class CalendarSettings(_Section):
+    business_start: time = time(9, 0)
+    business_end: time = time(18, 0)
+    lunch_start: time | None = None
+    lunch_end: time | None = None
+    days_off: tuple[date, ...] = ()  # dates the company does not work
+    workdays: tuple[date, ...] = ()  # dates the company works although off by the calendar
+
+
+class LoggingSettings(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["text", "json"] = "text"
+
+
+class Settings(_Section):
+    gateway: GatewaySettings = GatewaySettings()
+    mailbox: MailboxSettings = MailboxSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    deadlines: dict[str, dict[str, str]] = {}
+    calendar: CalendarSettings = CalendarSettings()
+    logging: LoggingSettings = LoggingSettings()
+    source: Path | None = None  # the file these came from, for messages
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.gateway.timezone)
+
+    @property
+    def database_url(self) -> str:
+        if self.database.url:
+            return self.database.url
+        return f"sqlite:///{self.gateway.storage_dir / 'gateway.sqlite3'}"
+
+    @property
+    def maildir_path(self) -> Path:
+        return self.mailbox.path or self.gateway.storage_dir / "mailbox"
+
+
+_RELATIVE_PATHS = (
+    ("gateway", "rules_dir"),
+    ("gateway", "templates_dir"),
+    ("gateway", "storage_dir"),
+    ("mailbox", "path"),
+    ("mailbox", "password_file"),
+    ("mailbox", "ca_file"),
+    ("smtp", "password_file"),
+    ("smtp", "ca_file"),
+)
+
+
+def load_settings(path: Path | None = None, *, overrides: dict[str, Any] | None = None) -> Settings:
+    """Load and validate settings from `path`, $GATEWAY_CONFIG, or the built-in defaults."""
+    if path is None and os.environ.get(CONFIG_ENV):
+        path = Path(os.environ[CONFIG_ENV])
+    data: dict[str, Any] = {}
+    if path is not None:
+        data = _read_toml(path)
+        _resolve_paths(data, path.resolve().parent)
+    for section, values in (overrides or {}).items():
+        data.setdefault(section, {}).update(values)
+    return _validate(data, path)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: {exc.strerror}") from None
+
+
+def _resolve_paths(data: dict[str, Any], base: Path) -> None:
+    """Relative paths in a config file mean relative to that file, not to the caller's cwd."""
+    for section, key in _RELATIVE_PATHS:
+        value = data.get(section, {}).get(key)
+        if isinstance(value, str) and not Path(value).is_absolute():
+            data[section][key] = str(base / value)
+    url = data.get("database", {}).get("url")
+    if isinstance(url, str) and url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        relative = url.removeprefix("sqlite:///")
+        if relative and relative != ":memory:":
+            data["database"]["url"] = f"sqlite:///{base / relative}"
+
+
+def _validate(data: dict[str, Any], path: Path | None) -> Settings:
+    where = f"{path}: " if path else ""
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown setting"
+        elif "input" in error and not isinstance(error["input"], dict):
+            message += f" (got {error['input']!r})"
+        raise ConfigError(f"{where}{key}: {message}") from None
+    return settings.model_copy(update={"source": path})

@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy models, the engine and schema migrations, and the repository."""

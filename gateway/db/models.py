@@ -1,0 +1,199 @@
+"""The register's tables: records, every mail in and out, the append-only log, the outbox."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    event,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC out, on every backend (SQLite keeps no offset)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; pass an aware one")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Record(Base):
+    """信息交流记录: one communication thread and everything the register keeps about it."""
+
+    __tablename__ = "records"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # 信息编号, e.g. NX-2026-001
+    prefix: Mapped[str] = mapped_column(String(8))
+    year: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    direction: Mapped[str] = mapped_column(String(8))  # internal | external
+    status: Mapped[str] = mapped_column(String(16), index=True)  # model.Status values
+    urgency: Mapped[str] = mapped_column(String(16))  # model.Urgency values
+    title: Mapped[str] = mapped_column(Text)
+    subject: Mapped[str] = mapped_column(Text)  # 信息主题 as written
+    summary: Mapped[str] = mapped_column(Text, default="")  # 内容摘要, ≤200 characters
+    problem_type: Mapped[str] = mapped_column(String(32), default="其他")  # 问题类型
+    channel: Mapped[str] = mapped_column(String(16), default="email")  # 传递方式
+    # 发起部门/发起人: the originator; for outside parties the organisation stands for the department
+    from_addr: Mapped[str] = mapped_column(String(320), index=True)
+    from_name: Mapped[str] = mapped_column(Text, default="")
+    from_department: Mapped[str | None] = mapped_column(Text)
+    organisation: Mapped[str | None] = mapped_column(Text)
+    party_kind: Mapped[str | None] = mapped_column(String(16))
+    # 接收部门/单位 and 接收人
+    department: Mapped[str] = mapped_column(Text, index=True)
+    owner_addr: Mapped[str | None] = mapped_column(String(320))
+    owner_name: Mapped[str | None] = mapped_column(Text)
+    cc: Mapped[list[str]] = mapped_column(JSON, default=list)
+    departments: Mapped[list[str]] = mapped_column(JSON, default=list)  # 涉及部门
+    project: Mapped[str | None] = mapped_column(Text)  # 关联项目
+    remarks: Mapped[str | None] = mapped_column(Text)  # 备注
+    archive_id: Mapped[str | None] = mapped_column(String(32))  # 归档编号
+    resolution: Mapped[str | None] = mapped_column(Text)  # 处理结果: 解决方案
+    rating: Mapped[int | None] = mapped_column(Integer)  # 发起人满意度 1–5
+    sent_at: Mapped[datetime] = mapped_column(UtcDateTime)  # 发起时间 (the mail's Date)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)  # received here
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # 预计反馈时间
+    resolve_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    first_response_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # 实际反馈时间
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # 完成时间
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    rule_name: Mapped[str] = mapped_column(Text)
+    rule_file: Mapped[str | None] = mapped_column(Text)
+    rule_version: Mapped[str | None] = mapped_column(String(64))
+
+    mails: Mapped[list[Mail]] = relationship(back_populates="record", order_by="Mail.id")
+    log: Mapped[list[LogEntry]] = relationship(back_populates="record", order_by="LogEntry.id")
+
+
+class Mail(Base):
+    """Every mail in and out, raw bytes kept as received or as sent."""
+
+    __tablename__ = "mails"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    direction: Mapped[str] = mapped_column(String(3))  # in | out
+    record_id: Mapped[str | None] = mapped_column(ForeignKey("records.id"), index=True)
+    message_id: Mapped[str] = mapped_column(String(998), index=True)
+    # Set for incoming mail only: the database itself refuses a second copy of one Message-ID.
+    inbound_key: Mapped[str | None] = mapped_column(String(998), unique=True)
+    source_key: Mapped[str | None] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(32))  # mail: original|reply|auto; out: template name
+    subject: Mapped[str] = mapped_column(Text, default="")
+    from_addr: Mapped[str] = mapped_column(String(320), default="")
+    to_addrs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    date: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    size: Mapped[int] = mapped_column(Integer)
+    digest: Mapped[str] = mapped_column(String(64))
+    quarantine_reason: Mapped[str | None] = mapped_column(Text)
+    raw: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+
+    record: Mapped[Record | None] = relationship(back_populates="mails")
+
+
+class LogEntry(Base):
+    """沟通记录: one line of a record's history. Inserted, never updated or deleted."""
+
+    __tablename__ = "log_entries"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    kind: Mapped[str] = mapped_column(String(32))  # created | routed | mail_in | mail_out | ...
+    actor: Mapped[str] = mapped_column(String(320))
+    text: Mapped[str] = mapped_column(Text)
+    mail_id: Mapped[int | None] = mapped_column(ForeignKey("mails.id"))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    record: Mapped[Record] = relationship(back_populates="log")
+
+
+class Outbox(Base):
+    """One outgoing mail waiting for, or done with, SMTP."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    mail_id: Mapped[int] = mapped_column(ForeignKey("mails.id"), unique=True)
+    record_id: Mapped[str | None] = mapped_column(ForeignKey("records.id"))
+    envelope_from: Mapped[str] = mapped_column(String(320))
+    recipients: Mapped[list[str]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))  # pending | sent | dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    mail: Mapped[Mail] = relationship()
+    record: Mapped[Record | None] = relationship()
+
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+
+class Checkpoint(Base):
+    """Where a mailbox source resumes: the last UID committed under a UIDVALIDITY."""
+
+    __tablename__ = "checkpoints"
+
+    source: Mapped[str] = mapped_column(String(255), primary_key=True)
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class IdSequence(Base):
+    """The last sequence number handed out per id prefix and year."""
+
+    __tablename__ = "id_sequences"
+
+    prefix: Mapped[str] = mapped_column(String(8), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class AppendOnlyViolation(RuntimeError):
+    """Something tried to change or remove a log entry."""
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_log_changes(session: Session, flush_context: Any, instances: Any) -> None:
+    # The database triggers refuse it too; this catches it earlier with a readable message.
+    for obj in (*session.dirty, *session.deleted):
+        if isinstance(obj, LogEntry) and (obj in session.deleted or session.is_modified(obj)):
+            raise AppendOnlyViolation(f"log entry {obj.id} of {obj.record_id} is append-only")

@@ -1,0 +1,204 @@
+"""The queries and writes the use cases need, over a Session the caller owns."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..sources.base import Checkpoint as SourceCheckpoint
+from .models import Checkpoint, IdSequence, LogEntry, Mail, Outbox, Record
+
+
+def allocate_record_id(session: Session, prefix: str, year: int) -> tuple[str, int]:
+    """Next `{prefix}-{year}-{seq:03d}`; the row lock (or SQLite's write lock) makes it unique."""
+    bump = (
+        update(IdSequence)
+        .where(IdSequence.prefix == prefix, IdSequence.year == year)
+        .values(last=IdSequence.last + 1)
+        .returning(IdSequence.last)
+    )
+    for _ in range(3):
+        seq = session.execute(bump).scalar_one_or_none()
+        if seq is None:
+            try:
+                with session.begin_nested():
+                    session.add(IdSequence(prefix=prefix, year=year, last=1))
+                seq = 1
+            except IntegrityError:
+                continue  # another transaction created the row first; bump it instead
+        return f"{prefix}-{year}-{seq:03d}", seq
+    raise RuntimeError(f"could not allocate a record id for {prefix}-{year}")
+
+
+def inbound_exists(session: Session, key: str) -> bool:
+    return session.scalar(select(Mail.id).where(Mail.inbound_key == key)) is not None
+
+
+def record_for_message_ids(session: Session, message_ids: Iterable[str]) -> Record | None:
+    """The record a mail threads into, by any Message-ID it names (ours or theirs)."""
+    ids = [m for m in message_ids if m]
+    if not ids:
+        return None
+    record_id = session.scalar(
+        select(Mail.record_id)
+        .where(Mail.message_id.in_(ids), Mail.record_id.is_not(None))
+        .order_by(Mail.id.desc())
+        .limit(1)
+    )
+    return session.get(Record, record_id) if record_id else None
+
+
+def get_record(session: Session, record_id: str) -> Record | None:
+    return session.get(Record, record_id.upper())
+
+
+@dataclass(frozen=True)
+class RecordFilter:
+    status: str | None = None
+    department: str | None = None
+    urgency: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 100
+
+
+def list_records(session: Session, where: RecordFilter = RecordFilter()) -> Sequence[Record]:
+    query = select(Record).order_by(Record.created_at.desc(), Record.id.desc())
+    if where.status:
+        query = query.where(Record.status == where.status)
+    if where.department:
+        query = query.where(Record.department == where.department)
+    if where.urgency:
+        query = query.where(Record.urgency == where.urgency)
+    if where.since:
+        query = query.where(Record.created_at >= where.since)
+    if where.until:
+        query = query.where(Record.created_at < where.until)
+    return session.scalars(query.limit(where.limit)).all()
+
+
+def add_log(
+    session: Session,
+    record: Record,
+    *,
+    at: datetime,
+    kind: str,
+    actor: str,
+    text: str,
+    mail: Mail | None = None,
+    data: dict | None = None,
+) -> LogEntry:
+    entry = LogEntry(
+        record=record, at=at, kind=kind, actor=actor, text=text, data=data or {}
+    )
+    if mail is not None:
+        entry.mail_id = mail.id
+    session.add(entry)
+    return entry
+
+
+def load_checkpoint(session: Session, source: str) -> SourceCheckpoint | None:
+    row = session.get(Checkpoint, source)
+    return SourceCheckpoint(row.uidvalidity, row.last_uid) if row else None
+
+
+def save_checkpoint(session: Session, source: str, point: SourceCheckpoint, now: datetime) -> None:
+    row = session.get(Checkpoint, source)
+    if row is None:
+        session.add(Checkpoint(source=source, uidvalidity=point.uidvalidity,
+                               last_uid=point.last_uid, updated_at=now))
+    elif row.uidvalidity != point.uidvalidity or point.last_uid > row.last_uid:
+        row.uidvalidity, row.last_uid, row.updated_at = point.uidvalidity, point.last_uid, now
+
+
+# --- outbox -----------------------------------------------------------------------------------
+
+
+def due_outbox_query(now: datetime, limit: int) -> Select[tuple[Outbox]]:
+    return (
+        select(Outbox)
+        .where(Outbox.status == "pending", Outbox.next_attempt_at <= now)
+        .order_by(Outbox.id)
+        .limit(limit)
+    )
+
+
+def mark_sent(session: Session, ids: Sequence[int], now: datetime) -> None:
+    if ids:
+        session.execute(
+            update(Outbox).where(Outbox.id.in_(ids)).values(status="sent", sent_at=now)
+        )
+
+
+def mark_retry(
+    session: Session, outbox_id: int, error: str, next_at: datetime, *, dead: bool
+) -> None:
+    session.execute(
+        update(Outbox)
+        .where(Outbox.id == outbox_id)
+        .values(
+            attempts=Outbox.attempts + 1,
+            last_error=error[:2000],
+            next_attempt_at=next_at,
+            status="dead" if dead else "pending",
+        )
+    )
+
+
+def outbox_counts(session: Session) -> dict[str, int]:
+    rows = session.execute(select(Outbox.status, func.count()).group_by(Outbox.status))
+    return {status: count for status, count in rows}
+
+
+def oldest_pending_age(session: Session, now: datetime) -> timedelta | None:
+    oldest = session.scalar(select(func.min(Outbox.created_at)).where(Outbox.status == "pending"))
+    return None if oldest is None else now - oldest
+
+
+def enqueue(
+    session: Session,
+    *,
+    message_id: str,
+    kind: str,
+    raw: bytes,
+    subject: str,
+    envelope_from: str,
+    recipients: Sequence[str],
+    record: Record | None,
+    now: datetime,
+) -> Mail:
+    """Store an outgoing mail and its outbox row; the sender picks it up after commit."""
+    mail = Mail(
+        direction="out",
+        record=record,
+        message_id=message_id,
+        kind=kind,
+        subject=subject,
+        from_addr=envelope_from,
+        to_addrs=list(recipients),
+        date=now,
+        created_at=now,
+        size=len(raw),
+        digest=hashlib.sha256(raw).hexdigest(),
+        raw=raw,
+    )
+    session.add(mail)
+    session.add(
+        Outbox(
+            mail=mail,
+            record=record,
+            envelope_from=envelope_from,
+            recipients=list(recipients),
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+    )
+    return mail

@@ -1,0 +1,63 @@
+"""The gateway's typed errors; the CLI turns each into one line and an exit code."""
+
+from __future__ import annotations
+
+
+class GatewayError(Exception):
+    """Base of every error the gateway raises on purpose."""
+
+    exit_code = 1
+
+
+class ConfigError(GatewayError):
+    """A setting is missing or wrong; the message names the key."""
+
+    exit_code = 78  # EX_CONFIG
+
+
+class RuleError(GatewayError):
+    """One or more rule files do not validate."""
+
+    exit_code = 65  # EX_DATAERR
+
+    def __init__(self, problems: list["RuleProblem"]):  # noqa: F821 - defined in rules.py
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class ParseError(GatewayError):
+    """A mail could not be parsed at all; it goes to quarantine."""
+
+    exit_code = 65
+
+
+class TemplateError(GatewayError):
+    """A template is missing or fails to render."""
+
+
+class MailboxError(GatewayError):
+    """The mailbox could not be reached or refused a command."""
+
+    exit_code = 69  # EX_UNAVAILABLE
+
+
+class SmtpTemporaryError(GatewayError):
+    """SMTP failed in a way worth retrying (connection, 4xx)."""
+
+    exit_code = 75  # EX_TEMPFAIL
+
+
+class SmtpPermanentError(GatewayError):
+    """SMTP refused for good (5xx); the outbox row is dead-lettered."""
+
+
+class StorageError(GatewayError):
+    """The database could not store or read what was asked."""
+
+    exit_code = 74  # EX_IOERR
+
+
+class NotFound(GatewayError):
+    """A record or mail asked for by id does not exist."""
+
+    exit_code = 2

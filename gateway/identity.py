@@ -1,0 +1,33 @@
+"""Who the gateway is: its address, its mail domain, and the domains it calls internal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .model import Address, InboundMail
+
+
+@dataclass(frozen=True)
+class Identity:
+    from_addr: Address
+    domain: str  # our Message-IDs end in @domain
+    internal_domains: frozenset[str]
+    name: str = "信息交流网关"
+    signature: str = ""
+    admin_address: str | None = None
+
+    @property
+    def own_addresses(self) -> frozenset[str]:
+        return frozenset({self.from_addr.addr})
+
+    def is_own(self, mail: InboundMail) -> bool:
+        """Mail we sent ourselves, come back by a forward, an alias or a loop."""
+        if mail.from_addr.addr in self.own_addresses:
+            return True
+        if mail.message_id.lower().endswith("@" + self.domain.lower()):
+            return True
+        return any(loop.strip().lower() in self.own_addresses for loop in mail.x_loop)
+
+    def is_internal(self, address: str) -> bool:
+        domain = address.rpartition("@")[2].lower()
+        return any(domain == d or domain.endswith("." + d) for d in self.internal_domains)

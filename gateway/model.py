@@ -1,0 +1,121 @@
+"""The plain data types that flow between the gateway's parts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Urgency(StrEnum):
+    """紧急程度. Values are the stable English keys used in JSON and config."""
+
+    NORMAL = "normal"
+    URGENT = "urgent"
+    CRITICAL = "critical"
+
+    @property
+    def label(self) -> str:
+        return _URGENCY_LABELS[self]
+
+
+_URGENCY_LABELS = {Urgency.NORMAL: "普通", Urgency.URGENT: "紧急", Urgency.CRITICAL: "特急"}
+
+
+class Status(StrEnum):
+    """处理状态 of a record."""
+
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+    @property
+    def label(self) -> str:
+        return _STATUS_LABELS[self]
+
+
+_STATUS_LABELS = {
+    Status.OPEN: "待处理",
+    Status.IN_PROGRESS: "处理中",
+    Status.RESOLVED: "已完成",
+    Status.CLOSED: "已关闭",
+}
+
+
+class AutoKind(StrEnum):
+    """Why a mail must never get an automatic answer."""
+
+    AUTO_REPLY = "auto_reply"  # RFC 3834 Auto-Submitted, X-Autoreply, out-of-office
+    BOUNCE = "bounce"  # multipart/report, MAILER-DAEMON, null sender
+    BULK = "bulk"  # Precedence: bulk/junk
+    LIST = "list"  # List-Id / List-Unsubscribe / Precedence: list
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    name: str
+    addr: str  # lower-cased local@domain, "" when the header had none
+
+    @property
+    def domain(self) -> str:
+        return self.addr.rpartition("@")[2] if "@" in self.addr else ""
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.addr}>" if self.name else self.addr
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    filename: str  # decoded (RFC 2231 / RFC 2047); "" when the part had no name
+    content_type: str
+    size: int  # decoded payload size in bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectTag:
+    """What a subject line says: 【urgency】department-title, plus reply prefixes and record id."""
+
+    urgency: Urgency  # NORMAL when the subject carries no tag
+    urgency_tagged: bool  # whether an urgency word was present at all
+    department: str | None
+    title: str
+    record_id: str | None  # a quoted record id such as NX-2026-001
+    prefixes: tuple[str, ...]  # stripped reply/forward prefixes, outermost first
+    is_reply: bool  # whether any stripped prefix is a reply (Re/回复/答复…)
+    is_forward: bool  # whether any stripped prefix is a forward (Fwd/FW/转发…)
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMail:
+    """A parsed incoming mail. The raw bytes stay with the caller; this is what was read off them."""
+
+    message_id: str  # without angle brackets; synthesised from a digest when missing
+    message_id_synthetic: bool
+    in_reply_to: tuple[str, ...]
+    references: tuple[str, ...]
+    subject: str
+    from_addr: Address
+    sender: Address | None  # envelope-ish: Return-Path when present
+    reply_to: tuple[Address, ...]
+    to: tuple[Address, ...]
+    cc: tuple[Address, ...]
+    delivered_to: tuple[str, ...]  # Delivered-To / X-Original-To, lower-cased
+    date: datetime | None  # aware; None when missing or unreadable
+    text: str  # the text body; converted from HTML when there is no text part
+    html: str | None
+    attachments: tuple[Attachment, ...]
+    auto: AutoKind | None
+    auto_reason: str | None  # the header or part that made it automatic
+    x_loop: tuple[str, ...]
+    defects: tuple[str, ...]  # parser defects worth reporting; empty for a clean mail
+    size: int  # raw size in bytes
+    headers: dict[str, str] = field(default_factory=dict)  # a few decoded headers, lower-case keys
+
+    @property
+    def recipients(self) -> tuple[Address, ...]:
+        return self.to + self.cc
+
+    @property
+    def has_attachments(self) -> bool:
+        return bool(self.attachments)

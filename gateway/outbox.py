@@ -1,0 +1,205 @@
+"""The only part that talks SMTP: flushes due outbox rows, retries with backoff, dead-letters."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import aiosmtplib
+from pydantic import SecretStr
+from sqlalchemy.orm import selectinload, sessionmaker, undefer
+
+from .config import SmtpSettings
+from .db import repo
+from .db.models import Mail, Outbox
+from .errors import SmtpPermanentError, SmtpTemporaryError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    outbox_id: int
+    attempts: int
+    envelope_from: str
+    recipients: tuple[str, ...]
+    raw: bytes
+    message_id: str
+
+
+@dataclass
+class FlushResult:
+    sent: list[int] = field(default_factory=list)
+    retried: list[int] = field(default_factory=list)
+    dead: list[int] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.sent or self.retried or self.dead)
+
+
+def backoff(attempts: int, initial: float, ceiling: float, rng: random.Random) -> timedelta:
+    """Exponential backoff with ±20% jitter so a recovered server is not hit all at once."""
+    delay = min(ceiling, initial * (2 ** max(0, attempts - 1)))
+    return timedelta(seconds=delay * rng.uniform(0.8, 1.2))
+
+
+def classify(exc: BaseException) -> SmtpTemporaryError | SmtpPermanentError:
+    """Split SMTP failures into worth-retrying and refused-for-good."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        codes = [r.code for r in exc.recipients]
+        permanent = bool(codes) and all(500 <= c < 600 for c in codes)
+        detail = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
+        return (SmtpPermanentError if permanent else SmtpTemporaryError)(detail)
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        detail = f"{exc.code} {exc.message}"
+        if 500 <= exc.code < 600 and not isinstance(exc, aiosmtplib.SMTPAuthenticationError):
+            return SmtpPermanentError(detail)
+        return SmtpTemporaryError(detail)
+    return SmtpTemporaryError(f"{type(exc).__name__}: {exc}")
+
+
+class OutboxSender:
+    """Sends what the pipeline queued. Marks a row sent only after the server said 250."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker,
+        settings: SmtpSettings,
+        password: SecretStr | None,
+        *,
+        rng: random.Random | None = None,
+        on_dead: Callable[[int, str], None] | None = None,
+    ):
+        self._sessions = sessions
+        self._settings = settings
+        self._password = password
+        self._rng = rng or random.Random()
+        self._on_dead = on_dead
+
+    def flush(self, now: datetime, limit: int = 1000) -> FlushResult:
+        """Send everything due at `now`; blocking wrapper for the CLI and the daemon thread."""
+        return asyncio.run(self.flush_async(now, limit))
+
+    async def flush_async(self, now: datetime, limit: int = 1000) -> FlushResult:
+        result = FlushResult()
+        while True:
+            jobs = self._due(now, limit)
+            if not jobs:
+                return result
+            outcome = await self._send_all(jobs)
+            self._record(outcome, jobs, now)
+            result.sent += outcome.sent
+            result.retried += outcome.retried
+            result.dead += outcome.dead
+            if len(jobs) < limit or not outcome.sent:
+                return result
+
+    def _due(self, now: datetime, limit: int) -> list[_Job]:
+        # A short transaction of its own: no database lock is held while SMTP talks.
+        with self._sessions() as session:
+            rows = session.scalars(
+                repo.due_outbox_query(now, limit).options(
+                    selectinload(Outbox.mail).options(undefer(Mail.raw))
+                )
+            ).all()
+            return [
+                _Job(r.id, r.attempts, r.envelope_from, tuple(r.recipients), r.mail.raw,
+                     r.mail.message_id)
+                for r in rows
+            ]
+
+    async def _send_all(self, jobs: list[_Job]) -> _Outcome:
+        queue: asyncio.Queue[_Job] = asyncio.Queue()
+        for job in jobs:
+            queue.put_nowait(job)
+        outcome = _Outcome()
+        workers = min(self._settings.connections, len(jobs))
+        await asyncio.gather(*(self._worker(queue, outcome) for _ in range(workers)))
+        return outcome
+
+    async def _worker(self, queue: asyncio.Queue[_Job], outcome: _Outcome) -> None:
+        client: aiosmtplib.SMTP | None = None
+        try:
+            while not queue.empty():
+                job = queue.get_nowait()
+                try:
+                    if client is None or not client.is_connected:
+                        client = await self._connect()
+                    await client.sendmail(job.envelope_from, list(job.recipients), job.raw,
+                                          mail_options=_mail_options(job.raw))
+                    outcome.sent.append(job.outbox_id)
+                except Exception as exc:  # noqa: BLE001 - every failure is classified below
+                    error = classify(exc)
+                    outcome.failed[job.outbox_id] = error
+                    log.warning("outbox %s <%s>: %s", job.outbox_id, job.message_id, error)
+                    if isinstance(error, SmtpTemporaryError) and _connection_lost(exc):
+                        await _quietly_close(client)
+                        client = None
+                        _drain_as_failed(queue, outcome, error)
+        finally:
+            await _quietly_close(client)
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        s = self._settings
+        client = aiosmtplib.SMTP(
+            hostname=s.host,
+            port=s.effective_port,
+            use_tls=s.tls == "ssl",
+            start_tls=s.tls == "starttls",
+            validate_certs=True,
+            cert_bundle=str(s.ca_file) if s.ca_file else None,
+            timeout=s.timeout,
+        )
+        await client.connect()
+        if s.user and self._password is not None:
+            await client.login(s.user, self._password.get_secret_value())
+        return client
+
+    def _record(self, outcome: _Outcome, jobs: list[_Job], now: datetime) -> None:
+        attempts = {job.outbox_id: job.attempts for job in jobs}
+        with self._sessions.begin() as session:
+            repo.mark_sent(session, outcome.sent, now)
+            for outbox_id, error in outcome.failed.items():
+                tries = attempts[outbox_id] + 1
+                dead = isinstance(error, SmtpPermanentError) or tries >= self._settings.max_attempts
+                delay = backoff(tries, self._settings.backoff_initial,
+                                self._settings.backoff_max, self._rng)
+                repo.mark_retry(session, outbox_id, str(error), now + delay, dead=dead)
+                (outcome.dead if dead else outcome.retried).append(outbox_id)
+        for outbox_id in outcome.dead:
+            if self._on_dead:
+                self._on_dead(outbox_id, str(outcome.failed[outbox_id]))
+
+
+@dataclass
+class _Outcome(FlushResult):
+    failed: dict[int, SmtpTemporaryError | SmtpPermanentError] = field(default_factory=dict)
+
+
+def _mail_options(raw: bytes) -> list[str]:
+    # An attached original may be 8-bit (raw GBK); announce it so relays do not mangle it.
+    return [] if raw.isascii() else ["BODY=8BITMIME"]
+
+
+def _connection_lost(exc: BaseException) -> bool:
+    return isinstance(exc, (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPConnectError,
+                            aiosmtplib.SMTPTimeoutError, OSError))
+
+
+def _drain_as_failed(queue: asyncio.Queue[_Job], outcome: _Outcome, error: Exception) -> None:
+    # The server is gone: the rest of this batch waits for the next attempt instead of
+    # each job paying a connection timeout.
+    while not queue.empty():
+        outcome.failed[queue.get_nowait().outbox_id] = SmtpTemporaryError(str(error))
+
+
+async def _quietly_close(client: aiosmtplib.SMTP | None) -> None:
+    if client is not None and client.is_connected:
+        try:
+            await client.quit()
+        except Exception:  # noqa: BLE001 - closing a broken connection may fail; nothing to do
+            client.close()

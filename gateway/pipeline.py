@@ -1,0 +1,189 @@
+"""The use case: one fetched mail becomes stored state and queued answers, in one transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from . import records
+from .db import repo
+from .db.models import Mail
+from .errors import ParseError
+from .identity import Identity
+from .model import AutoKind, InboundMail
+from .parse import parse_mail
+from .render import Renderer
+from .rules import RuleSet, route
+from .sources.base import FetchedMail, Outcome
+from .subject import parse_subject
+from .worktime import DeadlinePolicy, WorkCalendar
+
+log = logging.getLogger(__name__)
+
+
+class Action(StrEnum):
+    CREATED = "created"  # a new record
+    APPENDED = "appended"  # added to an existing record's log
+    DUPLICATE = "duplicate"  # this Message-ID was stored before; nothing done
+    IGNORED = "ignored"  # stored, but automatic mail that belongs to no record
+    QUARANTINED = "quarantined"  # kept with a reason, not routed
+
+    @property
+    def outcome(self) -> Outcome:
+        return Outcome.QUARANTINED if self is Action.QUARANTINED else Outcome.PROCESSED
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    action: Action
+    record_id: str | None = None
+    reason: str | None = None
+    queued: tuple[str, ...] = ()  # Message-IDs of the mails queued for sending
+
+
+@dataclass
+class Services:
+    """What processing a mail needs, built once from settings by the caller."""
+
+    sessions: sessionmaker
+    rules: Callable[[], RuleSet]  # the rule set in force now (reloadable)
+    renderer: Renderer
+    calendar: WorkCalendar
+    policy: DeadlinePolicy
+    identity: Identity
+    faults: Callable[[str], None] = field(default=lambda point: None)
+
+
+def process(services: Services, fetched: FetchedMail, now: datetime) -> Result:
+    """Store one mail and everything it causes, or quarantine it; never raise for a bad mail.
+
+    Raises only when the database itself cannot take the mail, so the caller leaves it in
+    the mailbox for the next round.
+    """
+    digest = hashlib.sha256(fetched.raw).hexdigest()
+    try:
+        mail = parse_mail(fetched.raw)
+    except ParseError as exc:
+        return _quarantine(services, fetched, digest, None, f"unparseable: {exc}", now)
+    services.faults("after_parse")
+    try:
+        with services.sessions.begin() as session:
+            return _store(session, services, fetched, mail, digest, now)
+    except IntegrityError:
+        # A concurrent run stored the same Message-ID first: the database refused the twin.
+        with services.sessions() as session:
+            if repo.inbound_exists(session, mail.message_id):
+                return Result(Action.DUPLICATE, reason="stored concurrently")
+        raise
+    except Exception as exc:
+        if _is_storage_failure(exc):
+            raise
+        log.exception("mail %s could not be processed; quarantining it", fetched.key)
+        return _quarantine(services, fetched, digest, mail, f"internal error: {exc!r}", now)
+
+
+def _store(
+    session: Session,
+    services: Services,
+    fetched: FetchedMail,
+    mail: InboundMail,
+    digest: str,
+    now: datetime,
+) -> Result:
+    if repo.inbound_exists(session, mail.message_id):
+        return Result(Action.DUPLICATE, reason=f"Message-ID <{mail.message_id}> already stored")
+    if fetched.truncated:
+        return _quarantine_in(session, fetched, digest, mail, "oversize: only headers fetched", now)
+    rules = services.rules()
+    tag = parse_subject(mail.subject, rules.directory.names)
+    existing = records.thread_of(session, tag, mail)
+    if existing is not None:
+        row = _inbound_row(fetched, mail, digest, now, kind="reply")
+        records.append_mail(session, existing, row, mail, now)
+        return Result(Action.APPENDED, existing.id)
+    if mail.auto in (AutoKind.AUTO_REPLY, AutoKind.BOUNCE) or services.identity.is_own(mail):
+        why = mail.auto_reason or "mail from the gateway itself"
+        session.add(_inbound_row(fetched, mail, digest, now, kind="auto"))
+        return Result(Action.IGNORED, reason=why)
+    decision = route(mail, tag, rules, internal_domains=services.identity.internal_domains)
+    row = _inbound_row(fetched, mail, digest, now, kind="original")
+    record, queued = records.open_record(session, services, mail, tag, decision, row, now)
+    return Result(Action.CREATED, record.id, queued=queued)
+
+
+def _inbound_row(
+    fetched: FetchedMail, mail: InboundMail, digest: str, now: datetime, *, kind: str
+) -> Mail:
+    return Mail(
+        direction="in",
+        message_id=mail.message_id,
+        inbound_key=mail.message_id,
+        source_key=fetched.key,
+        kind=kind,
+        subject=mail.subject,
+        from_addr=mail.from_addr.addr,
+        to_addrs=[a.addr for a in mail.recipients],
+        date=mail.date,
+        created_at=now,
+        size=len(fetched.raw),
+        digest=digest,
+        raw=fetched.raw,
+    )
+
+
+def _quarantine(
+    services: Services,
+    fetched: FetchedMail,
+    digest: str,
+    mail: InboundMail | None,
+    reason: str,
+    now: datetime,
+) -> Result:
+    with services.sessions.begin() as session:
+        return _quarantine_in(session, fetched, digest, mail, reason, now)
+
+
+def _quarantine_in(
+    session: Session,
+    fetched: FetchedMail,
+    digest: str,
+    mail: InboundMail | None,
+    reason: str,
+    now: datetime,
+) -> Result:
+    key = mail.message_id if mail else f"sha256:{digest}"
+    if repo.inbound_exists(session, key):
+        return Result(Action.DUPLICATE, reason="quarantined before")
+    session.add(
+        Mail(
+            direction="in",
+            message_id=key,
+            inbound_key=key,
+            source_key=fetched.key,
+            kind="quarantined",
+            subject=mail.subject if mail else "",
+            from_addr=mail.from_addr.addr if mail else "",
+            to_addrs=[a.addr for a in mail.recipients] if mail else [],
+            date=mail.date if mail else None,
+            created_at=now,
+            size=len(fetched.raw),
+            digest=digest,
+            quarantine_reason=reason,
+            raw=fetched.raw,
+        )
+    )
+    log.warning("quarantined %s: %s", fetched.key, reason)
+    return Result(Action.QUARANTINED, reason=reason)
+
+
+def _is_storage_failure(exc: Exception) -> bool:
+    from sqlalchemy.exc import DBAPIError
+
+    return isinstance(exc, DBAPIError) and not isinstance(exc, IntegrityError)

@@ -1,0 +1,46 @@
+"""The contract every mail source keeps with the pipeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Iterable, Protocol
+
+
+class Outcome(StrEnum):
+    """What became of a fetched mail once its transaction committed."""
+
+    PROCESSED = "processed"  # stored as a record or added to one (or already stored before)
+    QUARANTINED = "quarantined"  # kept with a reason, not routed
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedMail:
+    key: str  # stable id within the source, e.g. "imap:INBOX:1700000000:42" or a Maildir name
+    raw: bytes
+    size: int  # size the server announced (RFC822.SIZE); len(raw) for local sources
+    uid: int | None = None  # IMAP UID, None for other sources
+    truncated: bool = False  # only headers were fetched (oversize mail)
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """IMAP resume point: the last UID committed under a UIDVALIDITY."""
+
+    uidvalidity: int
+    last_uid: int
+
+
+class Source(Protocol):
+    name: str
+
+    def fetch(self, limit: int = 200) -> list[FetchedMail]:
+        """Return up to `limit` mails not yet handed out, oldest first."""
+
+    def settle(self, done: Iterable[tuple[FetchedMail, Outcome]]) -> None:
+        """Move/flag mails whose records are committed. Called only after commit."""
+
+    def wait(self, timeout: float) -> bool:
+        """Block until new mail may be there (IDLE) or timeout; True when something arrived."""
+
+    def close(self) -> None: ...

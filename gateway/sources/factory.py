@@ -1,0 +1,48 @@
+"""Builds the configured mail source, with its checkpoint kept in the database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy.orm import sessionmaker
+
+from ..config import Settings
+from ..db import repo
+from .base import Checkpoint, Source
+from .imap import ImapSettings, ImapSource
+from .maildir import MaildirSource
+
+
+def make_source(settings: Settings, sessions: sessionmaker, clock: Callable[[], datetime]) -> Source:
+    box = settings.mailbox
+    if box.kind == "maildir":
+        return MaildirSource(settings.maildir_path)
+    password = box.password("mailbox")
+    imap = ImapSettings(
+        host=box.host,
+        port=box.effective_port,
+        tls=box.tls,
+        user=box.user or "",
+        password=password.get_secret_value() if password else "",
+        folder=box.folder,
+        processed_folder=box.processed_folder,
+        quarantine_folder=box.quarantine_folder,
+        use_idle=box.idle,
+        poll_interval=box.poll_interval,
+        send_id=box.send_id,
+        max_size=int(box.max_size_mb * 1024 * 1024),
+        batch=box.batch,
+        ca_file=box.ca_file,
+    )
+    key = f"imap:{box.user}@{box.host}/{box.folder}"
+
+    def load() -> Checkpoint | None:
+        with sessions() as session:
+            return repo.load_checkpoint(session, key)
+
+    def save(point: Checkpoint) -> None:
+        with sessions.begin() as session:
+            repo.save_checkpoint(session, key, point, clock())
+
+    return ImapSource(imap, load, save)

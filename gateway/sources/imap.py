@@ -1,0 +1,415 @@
+"""An IMAP folder as a mail source: fetch by UID, file away after commit, wait with IDLE or polling."""
+
+from __future__ import annotations
+
+import imaplib
+import logging
+import ssl
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Literal
+
+from imapclient import IMAPClient
+
+from .. import __version__
+from ..errors import ConfigError, MailboxError
+from .base import Checkpoint, FetchedMail, Outcome
+
+log = logging.getLogger(__name__)
+
+TlsMode = Literal["none", "starttls", "ssl"]
+TLS_MODES = ("none", "starttls", "ssl")
+MASK = "'***'"
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+SEEN, DELETED = rb"\Seen", rb"\Deleted"
+DONE_KEYWORD = b"$GatewayDone"  # flag mode: the mail is committed and needs nothing more
+QUARANTINE_KEYWORD = b"$GatewayQuarantined"
+IDLE_RENEW = 29 * 60.0  # RFC 2177: a server may drop an IDLE that lasts 30 minutes
+EARLY_WAKEUPS = 3  # empty IDLE wake-ups in a row that mean the server hung up
+# Socket errors and imaplib.IMAP4.error (IMAPClientError, its abort and LoginError included).
+CONNECTION_ERRORS = (OSError, imaplib.IMAP4.error)
+
+
+@dataclass(frozen=True, repr=False)
+class ImapSettings:
+    host: str
+    port: int
+    tls: TlsMode
+    user: str
+    password: str
+    folder: str = "INBOX"
+    processed_folder: str | None = "Processed"  # None: mark \Seen + $GatewayDone, leave in place
+    quarantine_folder: str | None = "Quarantine"  # None: mark, like processed_folder
+    use_idle: bool = True
+    poll_interval: float = 30.0
+    send_id: bool = False  # NetEase/163 refuses SELECT from clients that did not say ID
+    id_fields: Mapping[str, str] = field(
+        default_factory=lambda: {"name": "mail-gateway", "version": __version__})
+    max_size: int | None = None  # bytes; larger mails come as headers only (truncated)
+    batch: int = 200  # UIDs per FETCH command
+    timeout: float = 60.0
+    ca_file: Path | str | None = None
+    verify: bool = True
+
+    def __post_init__(self) -> None:
+        # A typo here must not quietly mean plaintext.
+        if self.tls not in TLS_MODES:
+            raise ConfigError(f"mailbox.tls: {self.tls!r} is not one of {', '.join(TLS_MODES)}")
+        if self.batch < 1:
+            raise ConfigError("mailbox.batch must be at least 1")
+
+    def __repr__(self) -> str:
+        shown = (f"{f.name}={MASK if f.name == 'password' else repr(getattr(self, f.name))}"
+                 for f in fields(self))
+        return f"ImapSettings({', '.join(shown)})"
+
+    @property
+    def flags_only(self) -> bool:
+        return self.processed_folder is None or self.quarantine_folder is None
+
+
+class ImapSource:
+    """One IMAP folder. Nothing is marked \\Seen or moved until settle(), after commit."""
+
+    def __init__(
+        self,
+        settings: ImapSettings,
+        checkpoint_load: Callable[[], Checkpoint | None],
+        checkpoint_save: Callable[[Checkpoint], None],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.settings = settings
+        self.name = f"imap:{settings.user}@{settings.host}/{settings.folder}"
+        self._load, self._save = checkpoint_load, checkpoint_save
+        self._clock, self._sleep = clock, sleep
+        self._client: IMAPClient | None = None
+        self._uidvalidity = 0
+        self._checkpoint = Checkpoint(0, 0)
+        self._handed = 0  # highest UID above the checkpoint handed out on this connection
+        self._backlog: list[int] | None = None  # committed earlier, still in the folder
+        self._keywords = True  # the folder stores our own keywords (PERMANENTFLAGS \*)
+        self._next_poll = 0.0
+        if settings.tls == "none" and settings.host not in LOOPBACK:
+            log.warning("%s: plaintext IMAP, the password travels unencrypted", self.name)
+
+    # --- the Source contract -----------------------------------------------------------------
+
+    def fetch(self, limit: int = 200) -> list[FetchedMail]:
+        with self._guard("fetch"):
+            client = self._connected()
+            self._next_poll = self._clock() + self.settings.poll_interval
+            return self._fetch_mails(client, self._next_uids(client, limit))
+
+    def settle(self, done: Iterable[tuple[FetchedMail, Outcome]]) -> None:
+        done = list(done)
+        if not done:
+            return
+        with self._guard("settle"):
+            client = self._connected()
+            groups = self._group(done)
+            for outcome, uids in groups.items():
+                if uids:
+                    self._file_away(client, outcome, uids)
+        settled = [uid for uids in groups.values() for uid in uids]
+        if settled:
+            self._advance(max(settled))
+
+    def wait(self, timeout: float) -> bool:
+        if self.settings.use_idle:
+            with self._guard("idle"):
+                client = self._connected()
+                if client.has_capability("IDLE"):
+                    return self._idle(client, timeout)
+        return self._poll(timeout)
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is None:
+            return
+        try:
+            client.logout()
+        except CONNECTION_ERRORS:
+            _shutdown_quietly(client)
+
+    # --- connection ----------------------------------------------------------------------------
+
+    @contextmanager
+    def _guard(self, action: str) -> Iterator[None]:
+        """Turn protocol and socket failures into MailboxError; the next call reconnects."""
+        try:
+            yield
+        except MailboxError:
+            self._drop()
+            raise
+        except CONNECTION_ERRORS as exc:
+            self._drop()
+            s = self.settings
+            raise MailboxError(
+                f"IMAP {action} failed on {s.host}:{s.port} as {s.user}: {_describe(exc)}"
+            ) from exc
+
+    def _drop(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            _shutdown_quietly(client)
+
+    def _connected(self) -> IMAPClient:
+        if self._client is None:
+            self._client = self._open()
+        return self._client
+
+    def _open(self) -> IMAPClient:
+        s = self.settings
+        client = IMAPClient(s.host, s.port, ssl=s.tls == "ssl", timeout=s.timeout,
+                            ssl_context=self._tls_context() if s.tls == "ssl" else None)
+        try:
+            if s.tls == "starttls":
+                client.starttls(self._tls_context())  # no STARTTLS offered: error, not plaintext
+            client.login(s.user, s.password)
+            if s.send_id:
+                self._send_id(client)
+            self._select(client)
+            self._ensure_folders(client)
+        except BaseException:
+            _shutdown_quietly(client)
+            raise
+        return client
+
+    def _tls_context(self) -> ssl.SSLContext:
+        s = self.settings
+        context = ssl.create_default_context(cafile=str(s.ca_file) if s.ca_file else None)
+        if not s.verify:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return context
+
+    def _send_id(self, client: IMAPClient) -> None:
+        if not client.has_capability("ID"):
+            log.info("%s: server does not offer ID; not sending it", self.name)
+            return
+        client.id_(dict(self.settings.id_fields))
+
+    def _select(self, client: IMAPClient) -> None:
+        info = client.select_folder(self.settings.folder)
+        self._uidvalidity = int(info[b"UIDVALIDITY"])
+        self._keywords = b"\\*" in info.get(b"PERMANENTFLAGS", ())
+        saved = self._load()
+        if saved is not None and saved.uidvalidity != self._uidvalidity:
+            # UIDs from before mean other mails now; duplicates are dropped by Message-ID.
+            log.warning("%s: UIDVALIDITY changed from %d to %d; reading the folder from UID 1",
+                        self.name, saved.uidvalidity, self._uidvalidity)
+            saved = None
+        self._checkpoint = saved or Checkpoint(self._uidvalidity, 0)
+        self._handed = self._checkpoint.last_uid
+        self._backlog = None
+        if self.settings.flags_only and not self._keywords:
+            log.warning("%s: folder does not store keywords; done mails are told apart by "
+                        "\\Seen and the checkpoint only", self.name)
+        log.info("%s: connected, UIDVALIDITY %d, committed up to UID %d",
+                 self.name, self._uidvalidity, self._checkpoint.last_uid)
+
+    def _ensure_folders(self, client: IMAPClient) -> None:
+        for folder in (self.settings.processed_folder, self.settings.quarantine_folder):
+            if folder and not client.folder_exists(folder):
+                client.create_folder(folder)
+                log.info("%s: created folder %s", self.name, folder)
+
+    # --- fetch ----------------------------------------------------------------------------------
+
+    def _next_uids(self, client: IMAPClient, limit: int) -> list[int]:
+        """Committed-but-unsettled UIDs first (once per connection), then new ones, by UID."""
+        if self._backlog is None:
+            self._backlog = self._search_backlog(client)
+        old, self._backlog = self._backlog[:limit], self._backlog[limit:]
+        if len(old) == limit:
+            return old
+        floor = self._handed
+        client.noop()  # servers show mail delivered since the last sync only after NOOP/IDLE
+        # "n:*" always matches the highest UID, even below n: filter by hand.
+        found = client.search(self._criteria(f"{floor + 1}:*"))
+        new = sorted(uid for uid in found if uid > floor)[: limit - len(old)]
+        if new:
+            self._handed = new[-1]
+        return old + new
+
+    def _search_backlog(self, client: IMAPClient) -> list[int]:
+        last = self._checkpoint.last_uid
+        if last == 0:
+            return []
+        criteria = self._criteria(f"1:{last}")
+        if self.settings.flags_only and not self._keywords:
+            criteria.append("UNSEEN")
+        backlog = sorted(uid for uid in client.search(criteria) if uid <= last)
+        if backlog:
+            log.info("%s: %d mail(s) committed before but not filed away; handing them out "
+                     "again", self.name, len(backlog))
+        return backlog
+
+    def _criteria(self, uid_range: str) -> list:
+        criteria: list = ["UID", uid_range]
+        if self.settings.flags_only and self._keywords:
+            criteria += ["NOT", "KEYWORD", DONE_KEYWORD]
+        return criteria
+
+    def _fetch_mails(self, client: IMAPClient, uids: list[int]) -> list[FetchedMail]:
+        mails: list[FetchedMail] = []
+        for start in range(0, len(uids), self.settings.batch):
+            mails += self._fetch_batch(client, uids[start:start + self.settings.batch])
+        return mails
+
+    def _fetch_batch(self, client: IMAPClient, uids: list[int]) -> list[FetchedMail]:
+        """BODY.PEEK, never BODY: reading must not set \\Seen before the commit."""
+        limit = self.settings.max_size
+        if limit is None:
+            data = client.fetch(uids, ["RFC822.SIZE", "BODY.PEEK[]"])
+            return [self._mail(uid, data[uid], b"BODY[]") for uid in uids if uid in data]
+        sizes = client.fetch(uids, ["RFC822.SIZE"])
+        small = [uid for uid in uids if uid in sizes and _size(sizes[uid]) <= limit]
+        large = [uid for uid in uids if uid in sizes and _size(sizes[uid]) > limit]
+        bodies = client.fetch(small, ["BODY.PEEK[]"]) if small else {}
+        heads = client.fetch(large, ["BODY.PEEK[HEADER]"]) if large else {}
+        for uid in large:
+            log.warning("%s: UID %d has %d bytes, over max_size %d: headers only",
+                        self.name, uid, _size(sizes[uid]), limit)
+        mails = [self._mail(uid, {**sizes[uid], **bodies[uid]}, b"BODY[]")
+                 for uid in small if uid in bodies]
+        mails += [self._mail(uid, {**sizes[uid], **heads[uid]}, b"BODY[HEADER]", truncated=True)
+                  for uid in large if uid in heads]
+        return sorted(mails, key=lambda mail: mail.uid)
+
+    def _mail(self, uid: int, data: dict, part: bytes, truncated: bool = False) -> FetchedMail:
+        raw = data.get(part) or b""
+        return FetchedMail(
+            key=f"imap:{self.settings.folder}:{self._uidvalidity}:{uid}",
+            raw=raw, size=_size(data) or len(raw), uid=uid, truncated=truncated,
+        )
+
+    # --- settle ---------------------------------------------------------------------------------
+
+    def _group(self, done: list[tuple[FetchedMail, Outcome]]) -> dict[Outcome, list[int]]:
+        groups: dict[Outcome, list[int]] = {Outcome.PROCESSED: [], Outcome.QUARANTINED: []}
+        for mail, outcome in done:
+            if mail.uid is None or _uidvalidity_of(mail.key) != self._uidvalidity:
+                # Its UID may name another mail now; it comes again under its new UID.
+                log.warning("%s: not filing %s: not from this folder's current UIDVALIDITY",
+                            self.name, mail.key)
+                continue
+            groups[Outcome(outcome)].append(mail.uid)
+        return groups
+
+    def _file_away(self, client: IMAPClient, outcome: Outcome, uids: list[int]) -> None:
+        s = self.settings
+        folder = s.processed_folder if outcome is Outcome.PROCESSED else s.quarantine_folder
+        uid_set = _uid_set(uids)
+        if folder is None:
+            keywords = [DONE_KEYWORD] if outcome is Outcome.PROCESSED else [
+                DONE_KEYWORD, QUARANTINE_KEYWORD]
+            client.add_flags(uid_set, [SEEN, *keywords] if self._keywords else [SEEN],
+                             silent=True)
+        else:
+            self._move(client, uid_set, folder)
+        log.debug("%s: %s UIDs %s", self.name, outcome, uid_set)
+
+    def _move(self, client: IMAPClient, uid_set: str, folder: str) -> None:
+        if client.has_capability("MOVE"):
+            client.move(uid_set, folder)
+            return
+        client.copy(uid_set, folder)
+        client.add_flags(uid_set, [DELETED], silent=True)
+        if client.has_capability("UIDPLUS"):
+            client.uid_expunge(uid_set)
+        else:
+            # Without UIDPLUS EXPUNGE takes every \Deleted mail, as any mail client would.
+            client.expunge()
+
+    def _advance(self, uid: int) -> None:
+        if uid <= self._checkpoint.last_uid:
+            return
+        self._checkpoint = Checkpoint(self._uidvalidity, uid)
+        self._save(self._checkpoint)
+
+    # --- wait -----------------------------------------------------------------------------------
+
+    def _idle(self, client: IMAPClient, timeout: float) -> bool:
+        deadline = self._clock() + timeout
+        while (left := deadline - self._clock()) > 0:
+            if self._idle_once(client, min(left, IDLE_RENEW)):
+                return True
+        return False
+
+    def _idle_once(self, client: IMAPClient, span: float) -> bool:
+        client.idle()
+        news = self._watch(client, span)
+        _text, late = client.idle_done()
+        return news or any(_is_news(response) for response in late)
+
+    def _watch(self, client: IMAPClient, span: float) -> bool:
+        end = self._clock() + span
+        early_empty = 0
+        while (left := end - self._clock()) > 0:
+            responses = client.idle_check(timeout=left)
+            if any(response[:1] == (b"BYE",) for response in responses):
+                raise MailboxError(f"{self.name}: server closed the connection during IDLE")
+            if any(_is_news(response) for response in responses):
+                return True
+            # idle_check swallows EOF and returns [] at once; several in a row: hung up.
+            early_empty = early_empty + 1 if not responses and self._clock() < end else 0
+            if early_empty >= EARLY_WAKEUPS:
+                raise MailboxError(f"{self.name}: connection lost during IDLE")
+        return False
+
+    def _poll(self, timeout: float) -> bool:
+        """Without IDLE, look again every poll_interval however often wait() is called."""
+        due_in = self._next_poll - self._clock()
+        if due_in > timeout:
+            self._sleep(timeout)
+            return False
+        self._sleep(max(due_in, 0.0))
+        return True
+
+
+def _size(data: dict) -> int:
+    return int(data.get(b"RFC822.SIZE") or 0)
+
+
+def _is_news(response: tuple) -> bool:
+    if len(response) < 2 or not isinstance(response[0], int):
+        return False
+    return response[1] == b"EXISTS" or (response[1] == b"RECENT" and response[0] > 0)
+
+
+def _uidvalidity_of(key: str) -> int | None:
+    try:
+        return int(key.rsplit(":", 2)[1])
+    except (IndexError, ValueError):
+        return None
+
+
+def _uid_set(uids: Iterable[int]) -> str:
+    """Compact UID set ("1:4,7,9:10") so a large batch stays one short command."""
+    ranges: list[list[int]] = []
+    for uid in sorted(set(uids)):
+        if ranges and uid == ranges[-1][1] + 1:
+            ranges[-1][1] = uid
+        else:
+            ranges.append([uid, uid])
+    return ",".join(str(a) if a == b else f"{a}:{b}" for a, b in ranges)
+
+
+def _describe(exc: BaseException) -> str:
+    text = exc.args[0] if exc.args else type(exc).__name__
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return str(text) or type(exc).__name__
+
+
+def _shutdown_quietly(client: IMAPClient) -> None:
+    try:
+        client.shutdown()
+    except CONNECTION_ERRORS:
+        pass

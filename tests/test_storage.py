@@ -1,0 +1,170 @@
+"""Storage behaviour on SQLite and, when GATEWAY_TEST_DATABASE_URL is set, on PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from gateway.db import repo
+from gateway.db.engine import make_engine, make_sessionmaker, upgrade
+from gateway.db.models import AppendOnlyViolation, LogEntry, Mail, Record
+from gateway.sources.base import Checkpoint
+
+NOW = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def sessions(storage_url):
+    """Schema at the latest migration on a fresh database of each backend under test."""
+    engine = make_engine(storage_url)
+    upgrade(engine)
+    yield make_sessionmaker(engine)
+    engine.dispose()
+
+
+def _record(record_id: str, **overrides) -> Record:
+    values = dict(
+        id=record_id, prefix="NX", year=2026, seq=1, direction="external", status="open",
+        urgency="urgent", title="设备故障通知", subject="【紧急】生产部-设备故障通知",
+        summary="", problem_type="故障投诉", from_addr="a@b.example", from_name="",
+        department="生产部", cc=[], departments=["生产部"], sent_at=NOW, created_at=NOW,
+        rule_name="default",
+    )
+    values.update(overrides)
+    return Record(**values)
+
+
+def _mail(message_id: str, record: Record | None = None) -> Mail:
+    return Mail(direction="in", message_id=message_id, inbound_key=message_id, kind="original",
+                record=record, subject="s", from_addr="a@b.example", to_addrs=[],
+                created_at=NOW, size=1, digest="0" * 64, raw=b"x")
+
+
+def test_record_ids_are_sequential_per_prefix_and_year(sessions):
+    with sessions.begin() as session:
+        ids = [repo.allocate_record_id(session, "NX", 2026)[0] for _ in range(3)]
+        other = repo.allocate_record_id(session, "NB", 2026)[0]
+        next_year = repo.allocate_record_id(session, "NX", 2027)[0]
+    assert ids == ["NX-2026-001", "NX-2026-002", "NX-2026-003"]
+    assert other == "NB-2026-001"
+    assert next_year == "NX-2027-001"
+
+
+def test_record_ids_stay_unique_under_concurrent_writers(sessions):
+    allocated: list[str] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        try:
+            for _ in range(15):
+                with sessions.begin() as session:
+                    record_id, _ = repo.allocate_record_id(session, "NJ", 2026)
+                with lock:
+                    allocated.append(record_id)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(allocated) == 90
+    assert len(set(allocated)) == 90
+    assert max(allocated) == "NJ-2026-090"
+
+
+def test_one_message_id_is_stored_once(sessions):
+    with sessions.begin() as session:
+        session.add(_mail("dup@x.example"))
+    with pytest.raises(IntegrityError):
+        with sessions.begin() as session:
+            session.add(_mail("dup@x.example"))
+    with sessions() as session:
+        assert repo.inbound_exists(session, "dup@x.example")
+        assert not repo.inbound_exists(session, "other@x.example")
+
+
+def test_log_entries_refuse_update_in_the_orm(sessions):
+    with sessions.begin() as session:
+        record = _record("NX-2026-001")
+        session.add(record)
+        repo.add_log(session, record, at=NOW, kind="created", actor="a@b.example", text="建立")
+    with pytest.raises(AppendOnlyViolation):
+        with sessions.begin() as session:
+            entry = session.query(LogEntry).one()
+            entry.text = "改写"
+
+
+@pytest.mark.parametrize("statement", ["UPDATE log_entries SET text = 'x'", "DELETE FROM log_entries"])
+def test_log_entries_refuse_changes_in_the_database(sessions, statement):
+    with sessions.begin() as session:
+        record = _record("NX-2026-001")
+        session.add(record)
+        repo.add_log(session, record, at=NOW, kind="created", actor="a@b.example", text="建立")
+    with pytest.raises(DBAPIError, match="append-only"):
+        with sessions.begin() as session:
+            session.execute(text(statement))
+    with sessions() as session:
+        assert session.query(LogEntry).one().text == "建立"
+
+
+def test_datetimes_come_back_aware_and_equal(sessions):
+    shanghai = timezone(timedelta(hours=8))
+    due = datetime(2026, 11, 26, 9, 0, tzinfo=shanghai)
+    with sessions.begin() as session:
+        session.add(_record("NX-2026-001", due_at=due))
+    with sessions() as session:
+        stored = session.get(Record, "NX-2026-001").due_at
+    assert stored == due
+    assert stored.utcoffset() == timedelta(0)
+
+
+def test_threading_finds_the_record_by_any_message_id(sessions):
+    with sessions.begin() as session:
+        record = _record("NX-2026-001")
+        session.add(record)
+        session.add(_mail("first@x.example", record))
+    with sessions() as session:
+        found = repo.record_for_message_ids(session, ["unknown@x", "first@x.example"])
+        assert found is not None and found.id == "NX-2026-001"
+        assert repo.record_for_message_ids(session, ["unknown@x"]) is None
+        assert repo.record_for_message_ids(session, []) is None
+
+
+def test_checkpoint_moves_forward_and_resets_on_new_uidvalidity(sessions):
+    with sessions.begin() as session:
+        repo.save_checkpoint(session, "imap:INBOX", Checkpoint(7, 40), NOW)
+    with sessions.begin() as session:
+        repo.save_checkpoint(session, "imap:INBOX", Checkpoint(7, 30), NOW)  # never backwards
+    with sessions() as session:
+        assert repo.load_checkpoint(session, "imap:INBOX") == Checkpoint(7, 40)
+    with sessions.begin() as session:
+        repo.save_checkpoint(session, "imap:INBOX", Checkpoint(8, 2), NOW)
+    with sessions() as session:
+        assert repo.load_checkpoint(session, "imap:INBOX") == Checkpoint(8, 2)
+        assert repo.load_checkpoint(session, "imap:Other") is None
+
+
+def test_outbox_rows_come_due_in_order(sessions):
+    with sessions.begin() as session:
+        for n in range(3):
+            repo.enqueue(session, message_id=f"m{n}@gw", kind="ack", raw=b"raw",
+                         subject="s", envelope_from="gw@x", recipients=["a@b"], record=None,
+                         now=NOW + timedelta(seconds=n))
+    with sessions() as session:
+        due = session.scalars(repo.due_outbox_query(NOW + timedelta(seconds=1), 10)).all()
+        assert [row.mail.message_id for row in due] == ["m0@gw", "m1@gw"]
+    with sessions.begin() as session:
+        repo.mark_sent(session, [due[0].id], NOW)
+        repo.mark_retry(session, due[1].id, "451 busy", NOW + timedelta(hours=1), dead=False)
+    with sessions() as session:
+        assert repo.outbox_counts(session) == {"sent": 1, "pending": 2}
+        due = session.scalars(repo.due_outbox_query(NOW + timedelta(seconds=5), 10)).all()
+        assert [row.mail.message_id for row in due] == ["m2@gw"]
