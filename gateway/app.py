@@ -6,22 +6,29 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from email.utils import parseaddr
+from typing import TYPE_CHECKING
 
 from .config import Settings
 from .db import repo
 from .db.engine import make_engine, make_sessionmaker, upgrade
 from .identity import Identity
 from .model import Address
-from .outbox import FlushResult, OutboxSender
-from .pipeline import Result, Services, process
+from .pipeline import Result, Services, process, process_many
 from .render import Renderer
 from .rules import RuleSet, load_rules
 from .sources.base import FetchedMail, Source
 from .worktime import BusinessHours, DeadlinePolicy, WorkCalendar
 
+if TYPE_CHECKING:
+    from .outbox import FlushResult, OutboxSender
+
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+
+# Mails stored per transaction when a fetch brings many: large enough to spread the cost of a
+# commit, small enough that a rare failed group is cheap to redo one by one.
+COMMIT_GROUP = 50
 
 
 def utc_now() -> datetime:
@@ -35,11 +42,13 @@ class Gateway:
         *,
         clock: Clock = utc_now,
         faults: Callable[[str], None] | None = None,
+        migrate: bool = True,
     ):
         self.settings = settings
         self.clock = clock
         self.engine = make_engine(settings.database_url)
-        upgrade(self.engine)
+        if migrate:
+            upgrade(self.engine)
         self.sessions = make_sessionmaker(self.engine)
         self._rules = load_rules(settings.gateway.rules_dir)
         self.identity = _identity(settings)
@@ -58,9 +67,7 @@ class Gateway:
         )
         if faults is not None:
             self.services.faults = faults
-        self.sender = OutboxSender(
-            self.sessions, settings.smtp, settings.smtp.password("smtp")
-        )
+        self._sender: OutboxSender | None = None
 
     @property
     def rules(self) -> RuleSet:
@@ -79,17 +86,29 @@ class Gateway:
         fetched = source.fetch(self.settings.mailbox.batch)
         self.services.faults("after_fetch")
         settled, results = [], []
-        for item in fetched:
-            result = self.ingest(item)
-            results.append(result)
-            settled.append((item, result.action.outcome))
-            log.info("%s %s %s%s", item.key, result.action, result.record_id or "",
-                     f" ({result.reason})" if result.reason else "")
+        for start in range(0, len(fetched), COMMIT_GROUP):
+            group = fetched[start:start + COMMIT_GROUP]
+            for item, result in zip(group, process_many(self.services, group, self.clock())):
+                results.append(result)
+                settled.append((item, result.action.outcome))
+                log.info("%s %s %s%s", item.key, result.action, result.record_id or "",
+                         f" ({result.reason})" if result.reason else "")
         self.services.faults("after_commit")
         if settled:
             source.settle(settled)
             self.services.faults("after_settle")
         return results
+
+    @property
+    def sender(self) -> OutboxSender:
+        # Built on first use: the daemon sends from its own process and never loads SMTP here.
+        if self._sender is None:
+            from .outbox import OutboxSender
+
+            self._sender = OutboxSender(
+                self.sessions, self.settings.smtp, self.settings.smtp.password("smtp")
+            )
+        return self._sender
 
     def flush(self) -> FlushResult:
         return self.sender.flush(self.clock())

@@ -1,8 +1,10 @@
-"""The run loop: mailbox in the main thread, outbox in its own, periodic jobs, clean stop."""
+"""The run loop: mailbox in the main process, outbox sender in its own, periodic jobs, clean stop."""
 
 from __future__ import annotations
 
+import gc
 import logging
+import multiprocessing
 import random
 import signal
 import threading
@@ -12,43 +14,79 @@ import schedule
 
 from .app import Gateway
 from .errors import MailboxError
+from .outbox_runner import run_sender
 from .sources.base import Source
 
 log = logging.getLogger(__name__)
 
 WAIT_SLICE = 5.0  # longest the loop blocks in IDLE before it looks at signals and jobs
 RECONNECT_INITIAL, RECONNECT_MAX = 1.0, 300.0
+SENDER_RESTART_DELAY = 5.0
+
+# Forked from the loaded daemon, so both processes share the pages of the modules they import;
+# the child opens its own database connections and never touches the parent's.
+_MP = multiprocessing.get_context("fork")
 
 
 class Daemon:
     def __init__(self, gateway: Gateway, *, flush_interval: float = 15.0):
         self.gateway = gateway
         self.stopping = threading.Event()
-        self._outbox_wake = threading.Event()
+        # Shared with the sender process: set to make it flush now, or to make it stop.
+        self._outbox_wake = _MP.Event()
+        self._sender_stop = _MP.Event()
         self._flush_interval = flush_interval
         self.scheduler = schedule.Scheduler()
         self.scheduler.every(1).minutes.do(self._outbox_wake.set)
+        self.scheduler.every(SENDER_RESTART_DELAY).seconds.do(self._supervise_sender)
+        self._sender: multiprocessing.process.BaseProcess | None = None
 
     def stop(self, signum: int | None = None, _frame: FrameType | None = None) -> None:
         if signum is not None:
             log.info("received %s, stopping", signal.Signals(signum).name)
         self.stopping.set()
-        self._outbox_wake.set()
 
     def run(self) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self.stop)
-        sender = threading.Thread(target=self._send_loop, name="outbox", daemon=True)
-        sender.start()
+        self._start_sender()
         log.info("gateway running: mailbox %s, database %s", self.gateway.settings.mailbox.kind,
                  self.gateway.engine.url.render_as_string(hide_password=True))
         try:
             self._mail_loop()
         finally:
             self.stopping.set()
-            self._outbox_wake.set()
-            sender.join(timeout=60)
+            self._stop_sender()
             log.info("gateway stopped")
+
+    # -- the outbox sender process (outbox_runner.py) -------------------------------------
+
+    def _start_sender(self) -> None:
+        gc.freeze()  # objects that exist now stay shared with the child, not copied on write
+        self._sender = _MP.Process(
+            target=run_sender,
+            args=(self.gateway.settings, self._outbox_wake, self._sender_stop,
+                  self._flush_interval),
+            name="gateway-outbox",
+            daemon=True,
+        )
+        self._sender.start()
+
+    def _supervise_sender(self) -> None:
+        if self._sender is not None and not self._sender.is_alive() and not self.stopping.is_set():
+            log.error("outbox sender exited with code %s; restarting it", self._sender.exitcode)
+            self._start_sender()
+
+    def _stop_sender(self) -> None:
+        if self._sender is None:
+            return
+        self._sender_stop.set()
+        self._outbox_wake.set()
+        self._sender.join(timeout=60)
+        if self._sender.is_alive():
+            log.warning("outbox sender did not stop in time; terminating it")
+            self._sender.terminate()
+            self._sender.join(timeout=10)
 
     def _mail_loop(self) -> None:
         source: Source | None = None
@@ -75,19 +113,6 @@ class Daemon:
         if source is not None:
             source.close()
 
-    def _send_loop(self) -> None:
-        while True:
-            self._outbox_wake.wait(self._flush_interval)
-            self._outbox_wake.clear()
-            try:
-                result = self.gateway.flush()
-                if result:
-                    log.info("outbox: %d sent, %d to retry, %d dead",
-                             len(result.sent), len(result.retried), len(result.dead))
-            except Exception:  # noqa: BLE001 - the sender thread must outlive any one failure
-                log.exception("outbox flush failed; will retry")
-            if self.stopping.is_set():
-                return
 
 
 def _reconnect_delay(failures: int) -> float:

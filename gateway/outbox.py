@@ -20,6 +20,10 @@ from .errors import SmtpPermanentError, SmtpTemporaryError
 
 log = logging.getLogger(__name__)
 
+# Rows sent per round before they are marked sent: bounds the memory of raw mails held, and
+# how many a crash between the server's 250 and our commit could send twice.
+FLUSH_BATCH = 100
+
 
 @dataclass(frozen=True, slots=True)
 class _Job:
@@ -80,11 +84,11 @@ class OutboxSender:
         self._rng = rng or random.Random()
         self._on_dead = on_dead
 
-    def flush(self, now: datetime, limit: int = 1000) -> FlushResult:
+    def flush(self, now: datetime, limit: int = FLUSH_BATCH) -> FlushResult:
         """Send everything due at `now`; blocking wrapper for the CLI and the daemon thread."""
         return asyncio.run(self.flush_async(now, limit))
 
-    async def flush_async(self, now: datetime, limit: int = 1000) -> FlushResult:
+    async def flush_async(self, now: datetime, limit: int = FLUSH_BATCH) -> FlushResult:
         result = FlushResult()
         while True:
             jobs = self._due(now, limit)
@@ -203,3 +207,4 @@ async def _quietly_close(client: aiosmtplib.SMTP | None) -> None:
             await client.quit()
         except Exception:  # noqa: BLE001 - closing a broken connection may fail; nothing to do
             client.close()
+

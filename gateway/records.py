@@ -42,8 +42,7 @@ def append_mail(
     session: Session, record: Record, row: Mail, mail: InboundMail, now: datetime
 ) -> None:
     row.record = record
-    session.add(row)
-    session.flush()
+    repo.add_inbound(session, row)
     repo.add_log(
         session,
         record,
@@ -102,8 +101,7 @@ def open_record(
     )
     session.add(record)
     row.record = record
-    session.add(row)
-    session.flush()
+    repo.add_inbound(session, row)
     _log_opening(session, record, mail, decision, row, now)
     queued = _queue_answers(session, services, record, mail, decision, row, now)
     return record, queued
@@ -187,7 +185,6 @@ def _queue(
         session, message_id=out.message_id, kind=purpose, raw=out.raw, subject=out.subject,
         envelope_from=identity.from_addr.addr, recipients=recipients, record=record, now=now,
     )
-    session.flush()
     repo.add_log(
         session, record, at=now, kind="mail_out", actor="gateway",
         text=f"{'回执' if purpose == 'ack' else '通知'}已排队发送至 {', '.join(recipients)}",

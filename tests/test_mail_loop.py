@@ -170,6 +170,42 @@ def test_one_message_id_never_opens_two_records(gateway, source, imap_append):
         assert session.query(Record).count() == 1
 
 
+def test_a_reply_threads_into_a_record_opened_earlier_in_the_same_batch(
+    gateway, source, imap_append
+):
+    imap_append(gbk_mail(message_id="start@customer.example"))
+    imap_append(gbk_mail("Re: 【紧急】生产部-设备故障通知", sender=("李工", "li@customer.example"),
+                         message_id="followup@customer.example",
+                         headers=(("In-Reply-To", "<start@customer.example>"),)))
+    first, second = gateway.process_batch(source)
+    assert (first.action, second.action) == (Action.CREATED, Action.APPENDED)
+    assert second.record_id == first.record_id
+
+
+def test_a_failing_mail_in_a_batch_costs_the_others_nothing(
+    gateway, source, imap_append, monkeypatch
+):
+    from gateway import records
+
+    real_open = records.open_record
+
+    def open_or_fail(session, services, mail, *args):
+        if mail.message_id == "poison@customer.example":
+            raise RuntimeError("a template that breaks on this mail")
+        return real_open(session, services, mail, *args)
+
+    monkeypatch.setattr(records, "open_record", open_or_fail)
+    for n in range(3):
+        imap_append(gbk_mail(message_id=f"good-{n}@customer.example"))
+    imap_append(gbk_mail(message_id="poison@customer.example"))
+    actions = [r.action for r in gateway.process_batch(source)]
+    assert actions == [Action.CREATED] * 3 + [Action.QUARANTINED]
+    with gateway.sessions() as session:
+        assert session.query(Record).count() == 3
+        kept = session.query(Mail).filter(Mail.quarantine_reason.is_not(None)).one()
+        assert kept.message_id == "poison@customer.example"
+
+
 @pytest.mark.parametrize(
     ("headers", "sender", "expect_record"),
     [

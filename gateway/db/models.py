@@ -141,6 +141,7 @@ class LogEntry(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     record: Mapped[Record] = relationship(back_populates="log")
+    mail: Mapped[Mail | None] = relationship()
 
 
 class Outbox(Base):

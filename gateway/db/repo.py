@@ -17,11 +17,12 @@ from .models import Checkpoint, IdSequence, LogEntry, Mail, Outbox, Record
 
 def allocate_record_id(session: Session, prefix: str, year: int) -> tuple[str, int]:
     """Next `{prefix}-{year}-{seq:03d}`; the row lock (or SQLite's write lock) makes it unique."""
+    table = IdSequence.__table__  # a plain Core statement: the ORM's bulk-update path costs more
     bump = (
-        update(IdSequence)
-        .where(IdSequence.prefix == prefix, IdSequence.year == year)
-        .values(last=IdSequence.last + 1)
-        .returning(IdSequence.last)
+        update(table)
+        .where(table.c.prefix == prefix, table.c.year == year)
+        .values(last=table.c.last + 1)
+        .returning(table.c.last)
     )
     for _ in range(3):
         seq = session.execute(bump).scalar_one_or_none()
@@ -37,7 +38,30 @@ def allocate_record_id(session: Session, prefix: str, year: int) -> tuple[str, i
 
 
 def inbound_exists(session: Session, key: str) -> bool:
+    """Whether a mail with this key is stored, or pending in this session's transaction."""
+    if key in session.info.get(_PENDING_INBOUND, ()):
+        return True
+    if key in session.info.get(_LOOKED_UP, ()):
+        return False
     return session.scalar(select(Mail.id).where(Mail.inbound_key == key)) is not None
+
+
+def note_stored_inbound(session: Session, keys: Iterable[str]) -> None:
+    """Look up many keys in one query, so a batch asks the database once, not once a mail."""
+    keys = set(keys)
+    found = session.scalars(select(Mail.inbound_key).where(Mail.inbound_key.in_(keys)))
+    session.info.setdefault(_PENDING_INBOUND, set()).update(found)
+    session.info.setdefault(_LOOKED_UP, set()).update(keys)
+
+
+def add_inbound(session: Session, row: Mail) -> None:
+    """Add an incoming mail; later mails of the same batch see it before it is flushed."""
+    session.add(row)
+    session.info.setdefault(_PENDING_INBOUND, set()).add(row.inbound_key)
+
+
+_PENDING_INBOUND = "gateway.pending_inbound"  # stored or added in this transaction
+_LOOKED_UP = "gateway.looked_up_inbound"  # keys whose stored state is already known
 
 
 def record_for_message_ids(session: Session, message_ids: Iterable[str]) -> Record | None:
@@ -94,11 +118,10 @@ def add_log(
     mail: Mail | None = None,
     data: dict | None = None,
 ) -> LogEntry:
+    # Linked by relationship, not by id: the whole use case then flushes once, at commit.
     entry = LogEntry(
-        record=record, at=at, kind=kind, actor=actor, text=text, data=data or {}
+        record=record, mail=mail, at=at, kind=kind, actor=actor, text=text, data=data or {}
     )
-    if mail is not None:
-        entry.mail_id = mail.id
     session.add(entry)
     return entry
 
