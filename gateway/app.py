@@ -8,16 +8,20 @@ from datetime import UTC, date, datetime
 from email.utils import parseaddr
 from typing import TYPE_CHECKING
 
+from . import reminders
+from .chase import ChasePolicy
 from .config import Settings
+from .errors import ConfigError
 from .db import repo
 from .db.engine import make_engine, make_sessionmaker, upgrade
 from .identity import Identity
-from .model import Address
+from .model import Address, Urgency
+from .reminders import CheckResult
 from .pipeline import Result, Services, process, process_many
 from .render import Renderer
 from .rules import RuleSet, load_rules
 from .sources.base import FetchedMail, Source
-from .worktime import BusinessHours, DeadlinePolicy, WorkCalendar
+from .worktime import BusinessHours, DeadlinePolicy, WorkCalendar, parse_duration
 
 if TYPE_CHECKING:
     from .outbox import FlushResult, OutboxSender
@@ -62,12 +66,18 @@ class Gateway:
                 from_addr=self.identity.from_addr,
             ),
             calendar=self.calendar,
-            policy=DeadlinePolicy.from_mapping(settings.deadlines),
+            policy=_deadline_policy(settings),
             identity=self.identity,
         )
         if faults is not None:
             self.services.faults = faults
         self._sender: OutboxSender | None = None
+
+        self.chase_policy = _chase_policy(settings)
+
+    def chase(self) -> CheckResult:
+        """Queue the reminders, escalations and follow-ups due now (the due-check job)."""
+        return reminders.check(self.services, self.chase_policy, self.clock())
 
     @property
     def rules(self) -> RuleSet:
@@ -132,6 +142,21 @@ def _identity(settings: Settings) -> Identity:
         signature=g.signature,
         admin_address=g.admin_address,
     )
+
+
+def _deadline_policy(settings: Settings) -> DeadlinePolicy:
+    try:
+        return DeadlinePolicy.from_mapping(settings.deadlines)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _chase_policy(settings: Settings) -> ChasePolicy:
+    c = settings.chase
+    cadence = {**ChasePolicy().cadence,
+               **{Urgency(u): parse_duration(t) for u, t in c.cadence.items()}}
+    return ChasePolicy(remind_at=c.remind_at, cadence=cadence, quiet_hours=c.quiet_hours,
+                       max_follow_ups=c.max_follow_ups)
 
 
 def _calendar(settings: Settings) -> WorkCalendar:

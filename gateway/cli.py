@@ -78,6 +78,10 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("id")
     show.add_argument("--json", action="store_true")
     show.set_defaults(handler=_records_show)
+
+    from .slacli import add_commands as add_sla_commands
+
+    add_sla_commands(sub, _settings, _gateway)
     return parser
 
 

@@ -145,6 +145,26 @@ class CalendarSettings(_Section):
     workdays: tuple[date, ...] = ()  # dates the company works although off by the calendar
 
 
+class ChaseSettings(_Section):
+    """[chase]: reminders before a deadline, escalation at breach, follow-ups after it."""
+
+    remind_at: float = Field(default=0.75, gt=0, lt=1)  # share of the time to the deadline
+    quiet_hours: bool = True  # wait for business hours, except for 特急
+    max_follow_ups: int = Field(default=30, ge=0)
+    cadence: dict[str, str] = {}  # urgency → "1 working day" / "4 working hours" / "1 hour"
+
+    @field_validator("cadence")
+    @classmethod
+    def _known_urgencies(cls, value: dict[str, str]) -> dict[str, str]:
+        from .worktime import parse_duration
+
+        for urgency, text in value.items():
+            if urgency not in ("normal", "urgent", "critical"):
+                raise ValueError(f"unknown urgency {urgency!r}; expected normal, urgent, critical")
+            parse_duration(text)
+        return value
+
+
 class LoggingSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["text", "json"] = "text"
@@ -157,6 +177,7 @@ class Settings(_Section):
     database: DatabaseSettings = DatabaseSettings()
     deadlines: dict[str, dict[str, str]] = {}
     calendar: CalendarSettings = CalendarSettings()
+    chase: ChaseSettings = ChaseSettings()
     logging: LoggingSettings = LoggingSettings()
     source: Path | None = None  # the file these came from, for messages
 

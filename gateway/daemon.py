@@ -39,6 +39,7 @@ class Daemon:
         self.scheduler = schedule.Scheduler()
         self.scheduler.every(1).minutes.do(self._outbox_wake.set)
         self.scheduler.every(SENDER_RESTART_DELAY).seconds.do(self._supervise_sender)
+        self.scheduler.every(1).minutes.do(self._chase)
         self._sender: multiprocessing.process.BaseProcess | None = None
 
     def stop(self, signum: int | None = None, _frame: FrameType | None = None) -> None:
@@ -58,6 +59,16 @@ class Daemon:
             self.stopping.set()
             self._stop_sender()
             log.info("gateway stopped")
+
+    def _chase(self) -> None:
+        try:
+            result = self.gateway.chase()
+        except Exception:  # noqa: BLE001 - a failed check is retried at the next tick
+            log.exception("deadline check failed; will retry in a minute")
+            return
+        if result.sent:
+            log.info("deadline check: %d notice(s) queued", len(result.sent))
+            self._outbox_wake.set()
 
     # -- the outbox sender process (outbox_runner.py) -------------------------------------
 

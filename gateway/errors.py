@@ -61,3 +61,9 @@ class NotFound(GatewayError):
     """A record or mail asked for by id does not exist."""
 
     exit_code = 2
+
+
+class UsageError(GatewayError):
+    """A command-line value that cannot be read (a date, a time, a period)."""
+
+    exit_code = 64  # EX_USAGE

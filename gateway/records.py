@@ -67,8 +67,10 @@ def open_record(
     """Create the record, log how it was routed, and queue the acknowledgement and notice."""
     local_now = now.astimezone(services.calendar.tz)
     record_id, seq = repo.allocate_record_id(session, decision.id_prefix, local_now.year)
-    response = services.policy.deadline(now, tag.urgency, "response", services.calendar)
-    resolution = services.policy.deadline(now, tag.urgency, "resolution", services.calendar)
+    policy = services.policy.with_overrides(decision.deadlines) if decision.deadlines else (
+        services.policy)
+    response = policy.deadline(now, tag.urgency, "response", services.calendar)
+    resolution = policy.deadline(now, tag.urgency, "resolution", services.calendar)
     record = Record(
         id=record_id,
         prefix=decision.id_prefix,
@@ -98,6 +100,7 @@ def open_record(
         rule_name=decision.rule_name,
         rule_file=decision.rule_file,
         rule_version=decision.rule_version,
+        deadline_overrides=decision.deadlines,
     )
     session.add(record)
     row.record = record

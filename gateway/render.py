@@ -400,6 +400,10 @@ def sample_context(now: datetime | None = None) -> dict[str, Any]:
         },
         "party": None,
         "department": {"name": "生产部"},
+        "notice": {  # reminder / escalation / critical mails (reminders.py)
+            "kind": "escalation", "label": "超时升级", "clock": "首次反馈", "seq": 0,
+            "deadline": created + timedelta(hours=4), "overdue": True, "left": "1小时30分",
+        },
         "gateway": {"name": "信息交流网关", "signature": "企业信息交流中心\n电话: 010-12345678",
                     "address": "gateway@corp.example"},
     }

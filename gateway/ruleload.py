@@ -41,7 +41,7 @@ _TOML_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)")
 
 _PARTY_KEYS = ("domain", "organisation", "kind")
 _ACTION_KEYS = ("department", "owner", "cc", "cc_head", "id_prefix", "ack_template",
-                "notify_template", "problem_type")
+                "notify_template", "problem_type", "deadlines")
 
 
 class _File:
@@ -316,7 +316,7 @@ def _action_readers(directory: Directory) -> dict[str, Callable[[Any], Any]]:
 
     return {"department": department, "owner": rv.address, "cc": cc, "cc_head": rv.boolean,
             "id_prefix": rv.prefix, "ack_template": rv.template, "notify_template": rv.template,
-            "problem_type": rv.one_of(PROBLEM_TYPES)}
+            "problem_type": rv.one_of(PROBLEM_TYPES), "deadlines": rv.deadlines}
 
 
 def _rules(

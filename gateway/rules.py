@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -127,6 +127,7 @@ class Actions:
     ack_template: str | None = None
     notify_template: str | None = None
     problem_type: str | None = None
+    deadlines: Mapping[str, Mapping[str, str]] | None = None  # like config's [deadlines]
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +226,7 @@ class Decision:
     rule_version: str
     trace: tuple[Outcome, ...]
     department_reason: str = ""
+    deadlines: Mapping[str, Mapping[str, str]] | None = None  # the rule's overrides, if any
 
     def explain(self) -> list[str]:
         """The lines a person reads: each rule's fate, then what was decided and why."""
@@ -354,4 +356,5 @@ def _decide(
         rule_version=rules.version,
         trace=trace,
         department_reason=reason,
+        deadlines=_first(matched, "deadlines"),
     )

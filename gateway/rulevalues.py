@@ -114,3 +114,16 @@ def globs(value: Any) -> tuple[str, ...]:
     return globs
 
 
+
+
+def deadlines(value: Any) -> dict[str, dict[str, str]]:
+    """A rule's deadline overrides, shaped like config's [deadlines]: urgency → kind → duration."""
+    from .worktime import DeadlinePolicy
+
+    if not isinstance(value, dict):
+        raise Invalid('expected a table such as { urgent = { response = "8 hours" } }')
+    try:
+        DeadlinePolicy.default().with_overrides(value, where="deadlines")
+    except ValueError as exc:
+        raise Invalid(str(exc)) from None
+    return {str(u): {str(k): str(v) for k, v in kinds.items()} for u, kinds in value.items()}

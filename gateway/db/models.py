@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     event,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
@@ -95,6 +96,8 @@ class Record(Base):
     rule_name: Mapped[str] = mapped_column(Text)
     rule_file: Mapped[str | None] = mapped_column(Text)
     rule_version: Mapped[str | None] = mapped_column(String(64))
+    # The routing rule's [deadlines] overrides, kept so a re-grade computes with the same policy.
+    deadline_overrides: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     mails: Mapped[list[Mail]] = relationship(back_populates="record", order_by="Mail.id")
     log: Mapped[list[LogEntry]] = relationship(back_populates="record", order_by="LogEntry.id")
@@ -165,6 +168,31 @@ class Outbox(Base):
     record: Mapped[Record | None] = relationship()
 
     __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+
+class SentNotice(Base):
+    """A reminder, escalation or follow-up that went out (or was overtaken): never sent twice.
+
+    The unique (record, key) pair is the promise: two overlapping runs cannot both insert it,
+    so the loser's transaction, outbox row included, rolls back.
+    """
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.id"))
+    key: Mapped[str] = mapped_column(String(96))  # chase.Notice.key
+    kind: Mapped[str] = mapped_column(String(16))  # chase.NoticeKind values
+    clock: Mapped[str] = mapped_column(String(16))  # response | resolution | opened
+    seq: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(16))  # sent | superseded
+    mail_id: Mapped[int | None] = mapped_column(ForeignKey("mails.id"))
+
+    mail: Mapped[Mail | None] = relationship()
+
+    __table_args__ = (UniqueConstraint("record_id", "key"),)
 
 
 class Checkpoint(Base):
