@@ -124,7 +124,8 @@ def _send(session: Session, services: Any, record: Record, notice: Notice, now: 
         return
     original = _original_message_id(session, record)
     identity = services.identity
-    message_id = make_message_id(identity.domain, record.id, notice.key)
+    message_id = make_message_id(identity.domain, record.id, notice.kind, notice.clock, notice.seq,
+                                 int(notice.deadline.timestamp()))
     out = services.renderer.render(
         TEMPLATES[notice.kind], to=to, cc=cc, context=_context(services, record, notice, now),
         reply_to_message_id=original, references=(original,) if original else (),

@@ -195,3 +195,32 @@ password_env = "TEST_IMAP_PASSWORD"
     log = daemon.stderr.read().decode()
     assert "stopping" in log and "gateway stopped" in log
     assert imap_account.password not in log
+
+
+def test_sla_deadline_prints_json_with_an_offset_and_skips_the_national_day_week():
+    done = gateway_cmd("sla", "deadline", "--start", "2025-09-30T17:00+08:00",
+                       "--urgency", "normal", "--json")
+    assert done.returncode == 0, done.stderr.decode()
+    data = json.loads(done.stdout)
+    assert data["deadline"] == "2025-10-11T17:00:00+08:00"  # the make-up Saturday counts
+    assert {"date": "2025-10-01", "why": "国庆节"} in data["skipped"]
+
+
+def test_sla_deadline_refuses_an_unreadable_start_in_one_line():
+    done = gateway_cmd("sla", "deadline", "--start", "tomorrow", "--urgency", "urgent")
+    assert done.returncode == 64
+    assert done.stderr.decode().strip() == "gateway: --start: not an ISO 8601 time: 'tomorrow'"
+
+
+def test_sla_due_and_explain_show_the_chase(config, smtp_capture):
+    assert gateway_cmd("ingest", config=config, stdin=gbk_mail()).returncode == 0
+    due = gateway_cmd("sla", "due", "--json", config=config)
+    assert due.returncode == 0, due.stderr.decode()
+    rows = json.loads(due.stdout)
+    assert {r["clock"] for r in rows} == {"response", "resolution"}
+    record_id = rows[0]["id"]
+    assert all(r["breached"] is False and r["working_time_left_s"] >= 0 for r in rows)
+    explained = gateway_cmd("sla", "explain", record_id, config=config)
+    assert explained.returncode == 0, explained.stderr.decode()
+    text = explained.stdout.decode()
+    assert "deadline: 24 hours" in text and "首次反馈到期提醒" in text

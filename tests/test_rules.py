@@ -440,6 +440,9 @@ def test_lines_inside_multiline_strings_are_not_keys(tmp_path):
         ("party_kind = ['vendor']", "party_kind: 'vendor' is not one of"),
         ("sender = ['customer.example']", "sender: not an address pattern"),
         ("has_attachments = 'yes'", "has_attachments: expected true or false"),
+        ("deadlines = { urgent = { response = 'soon' } }",
+         "deadlines: deadlines.urgent.response: cannot read 'soon'"),
+        ("deadlines = { asap = { response = '1 hour' } }", "deadlines: deadlines.asap: unknown"),
     ],
 )
 def test_bad_values_are_reported_at_their_key(tmp_path, rule_text, fragment):
@@ -484,3 +487,13 @@ def test_missing_default_table_is_an_error(tmp_path):
     folder = copy_rules(tmp_path, routing="[[rule]]\nname = 'x'\ndepartment = '质量部'\n")
     (found,) = problems(folder)
     assert found.startswith("routing.toml: missing [default] table")
+
+
+def test_a_rule_can_set_its_own_deadlines(tmp_path):
+    folder = copy_rules(tmp_path, routing=_only_rule(
+        "name = 'fast'\nurgency = ['urgent']\ndepartment = '生产部'\n"
+        "deadlines = { urgent = { response = '8 working hours' } }\n"))
+    rules = load_rules(folder)
+    assert decide(rules, urgency=Urgency.URGENT).deadlines == {
+        "urgent": {"response": "8 working hours"}}
+    assert decide(rules, urgency=Urgency.NORMAL).deadlines is None
