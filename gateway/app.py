@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from email.utils import parseaddr
 
+from .closedloop import LoopPolicy, close_waiting
 from .config import Settings
 from .db import repo
 from .db.engine import make_engine, make_sessionmaker, upgrade
@@ -55,6 +56,7 @@ class Gateway:
             calendar=self.calendar,
             policy=DeadlinePolicy.from_mapping(settings.deadlines),
             identity=self.identity,
+            loop=LoopPolicy.from_settings(settings),
         )
         if faults is not None:
             self.services.faults = faults
@@ -90,6 +92,15 @@ class Gateway:
             source.settle(settled)
             self.services.faults("after_settle")
         return results
+
+    def close_waiting(self) -> list[str]:
+        """Close resolved records whose wait for a rating is over (a periodic job)."""
+        with self.sessions.begin() as session:
+            closed = close_waiting(session, self.services, self.clock())
+        if closed:
+            log.info("closed unrated after %s: %s", self.services.loop.close_after,
+                     ", ".join(closed))
+        return closed
 
     def flush(self) -> FlushResult:
         return self.sender.flush(self.clock())

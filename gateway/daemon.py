@@ -28,6 +28,7 @@ class Daemon:
         self._flush_interval = flush_interval
         self.scheduler = schedule.Scheduler()
         self.scheduler.every(1).minutes.do(self._outbox_wake.set)
+        self.scheduler.every(10).minutes.do(self._close_waiting)
 
     def stop(self, signum: int | None = None, _frame: FrameType | None = None) -> None:
         if signum is not None:
@@ -74,6 +75,12 @@ class Daemon:
                 self.stopping.wait(delay)
         if source is not None:
             source.close()
+
+    def _close_waiting(self) -> None:
+        try:
+            self.gateway.close_waiting()
+        except Exception:  # noqa: BLE001 - a periodic job must not end the mail loop
+            log.exception("closing records that waited for a rating failed; will retry")
 
     def _send_loop(self) -> None:
         while True:

@@ -119,3 +119,25 @@ RATING_WORDS: dict[str, int] = {
 RATING_STARS = "★☆"  # filled, empty
 RATING_UNITS = ("分", "星", "/5", "／5")
 RATING_LOW = 2  # a rating at or below this reopens the record for the department head
+
+# --- the log ----------------------------------------------------------------------------------
+# Log kinds the loop adds to a record's 沟通记录, as `records show` prints them.
+LOG_KIND_LABELS: dict[str, str] = {
+    "created": "建立",
+    "routed": "分派",
+    "mail_in": "来信",
+    "mail_out": "发信",
+    "command_error": "指令错误",
+    "status": "状态",
+    "note": "内部备注",
+    "owner": "责任人",
+    "urgency": "紧急程度",
+    "resolution": "解决方案",
+    "rating": "评价",
+    "involved": "涉及部门",
+    "relay": "转发",
+    "suspicious": "可疑来信",
+    "refused": "未处理",
+    "ignored": "已忽略",
+    "warning": "警告",
+}
