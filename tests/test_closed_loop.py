@@ -11,11 +11,10 @@ from email.policy import default as default_policy
 from email.utils import formataddr, format_datetime
 
 import pytest
-from test_mail_loop import GATEWAY, ROOT, START, Clock, gbk_mail
+from test_mail_loop import GATEWAY, ROOT, START, clock, gbk_mail, settings, source  # noqa: F401
 
 from gateway.app import Gateway
 from gateway.cli import main as cli_main
-from gateway.config import load_settings
 from gateway.db.models import Record
 from gateway.pipeline import Action
 
@@ -33,38 +32,12 @@ QUOTED_NOTICE = "收到一条新的来信，已登记为"  # text of the notice 
 
 
 @pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-def settings(tmp_path, imap_account, smtp_capture, monkeypatch):
-    monkeypatch.setenv("TEST_IMAP_PASSWORD", imap_account.password)
-    return load_settings(None, overrides={
-        "gateway": {"domain": "gateway.corp.example", "internal_domains": ["corp.example"],
-                    "rules_dir": str(ROOT / "rules"), "templates_dir": str(ROOT / "templates"),
-                    "storage_dir": str(tmp_path / "storage"), "trusted_authserv_id": AUTHSERV},
-        "mailbox": {"kind": "imap", "host": imap_account.host, "port": imap_account.port,
-                    "tls": "none", "user": imap_account.user,
-                    "password_env": "TEST_IMAP_PASSWORD", "poll_interval": 0.2},
-        "smtp": {"host": smtp_capture.host, "port": smtp_capture.port, "tls": "none",
-                 "from": f"信息交流网关 <{GATEWAY}>", "backoff_initial": 60},
-        "loop": {"close_after": "5 working days"},
-    })
-
-
-@pytest.fixture
 def gateway(settings, clock):
-    gateway = Gateway(settings, clock=clock)
+    """The mail loop's gateway, trusting the MTA's Authentication-Results."""
+    trusted = settings.gateway.model_copy(update={"trusted_authserv_id": AUTHSERV})
+    gateway = Gateway(settings.model_copy(update={"gateway": trusted}), clock=clock)
     yield gateway
     gateway.close()
-
-
-@pytest.fixture
-def source(gateway):
-    source = gateway.make_source()
-    yield source
-    source.close()
 
 
 class Loop:
@@ -74,6 +47,7 @@ class Loop:
         self.gateway, self.source, self.append = gateway, source, imap_append
         self.smtp, self.clock = smtp_capture, clock
         self.record_id: str | None = None
+        self.notice = None  # the department's notification, which staff answer
         self.seen = 0
 
     def deliver(self, raw: bytes) -> list:
@@ -95,7 +69,20 @@ class Loop:
         self.record_id = result.record_id
         sent = {m.rcpt_tos[0]: m.message for m in self.smtp.wait_for(2)}
         self.new_mail()
+        self.notice = next(m for rcpt, m in sent.items() if rcpt != CUSTOMER)
         return sent
+
+    def staff(self, body: str, message_id: str, **headers) -> list:
+        """A staff member answers the department's notice."""
+        return self.deliver(reply(body, subject=f"回复: {self.notice['Subject']}",
+                                  parent=self.notice["Message-ID"], message_id=message_id,
+                                  **headers))
+
+    def customer(self, parent, body: str, message_id: str, **headers) -> list:
+        """The customer answers a mail the gateway sent them."""
+        return self.deliver(reply(body, sender=("王工", CUSTOMER), auth=None,
+                                  subject=f"Re: {parent['Subject']}", parent=parent["Message-ID"],
+                                  message_id=message_id, **headers))
 
     def record(self) -> Record:
         with self.gateway.sessions() as session:
@@ -140,10 +127,6 @@ def text_of(message) -> str:
                      ("text/plain", "text/html"))
 
 
-def staff_notice(sent: dict):
-    return next(m for rcpt, m in sent.items() if rcpt != CUSTOMER)
-
-
 OUTLOOK_QUOTE = f"""
 发件人: 信息交流网关 <gateway@corp.example>
 发送时间: 2026年11月23日 10:05
@@ -156,15 +139,12 @@ OUTLOOK_QUOTE = f"""
 
 
 def test_a_whole_life_from_mail_to_rating(loop, smtp_capture):
-    sent = loop.open_record()
-    ack, notice = sent[CUSTOMER], staff_notice(sent)
-    subject = f"回复: {notice['Subject']}"
+    ack = loop.open_record()[CUSTOMER]
 
-    # 1. The owner answers from Outlook: a status command, an internal remark, an answer.
+    # 1. The head answers from Outlook: a status command, an internal remark, an answer.
     body = (f"状态: 处理中\n备注: {SECRET}\n\n王工您好，维修人员已到现场，预计今天下午恢复生产。\n\n"
             f"李强\n{OUTLOOK_QUOTE}")
-    (result,) = loop.deliver(reply(body, subject=subject, parent=notice["Message-ID"],
-                                   message_id="staff-1@corp.example"))
+    (result,) = loop.staff(body, "staff-1@corp.example")
     assert result.action is Action.APPENDED and result.record_id == loop.record_id
     record = loop.record()
     assert record.status == "in_progress"
@@ -183,10 +163,8 @@ def test_a_whole_life_from_mail_to_rating(loop, smtp_capture):
     assert ("note", SECRET) in loop.log()
 
     # 2. Done, with the resolution: the originator gets the closure receipt.
-    body = ("已完成\n解决方案: 更换液压泵密封件，试机正常。\n\n"
-            "-----原始邮件-----\n发件人: 王工\n主题: 设备故障\n3号线注塑机突发液压故障")
-    loop.deliver(reply(body, subject=subject, parent=notice["Message-ID"],
-                       message_id="staff-2@corp.example"))
+    loop.staff("已完成\n解决方案: 更换液压泵密封件，试机正常。\n\n-----原始邮件-----\n"
+               "发件人: 王工\n主题: 设备故障\n3号线注塑机突发液压故障", "staff-2@corp.example")
     record = loop.record()
     assert record.status == "resolved" and record.resolved_at == loop.clock.now
     assert record.resolution == "更换液压泵密封件，试机正常。"
@@ -195,13 +173,11 @@ def test_a_whole_life_from_mail_to_rating(loop, smtp_capture):
     receipt_text = text_of(receipt.message)
     for phrase in ("更换液压泵密封件", "责任人：王维修", "完成时间：2026年11月23日", "1–5 分"):
         assert phrase in receipt_text
-    assert receipt.message["In-Reply-To"]  # threads in the customer's conversation
+    assert receipt.message["In-Reply-To"] == relay.message["Message-ID"]
 
     # 3. The customer rates it from a GBK client that quotes with ">".
-    rating = "4分 谢谢\n\n> 您的来信已处理完成。\n> 请您为本次处理评分"
-    loop.deliver(reply(rating, sender=("王工", CUSTOMER), charset="gbk", auth=None,
-                       subject=f"回复: {receipt.message['Subject']}",
-                       parent=receipt.message["Message-ID"], message_id="rate@customer.example"))
+    loop.customer(receipt.message, "4分 谢谢\n\n> 您的来信已处理完成。\n> 请您为本次处理评分",
+                  "rate@customer.example", charset="gbk")
     record = loop.record()
     assert (record.status, record.rating, record.rating_comment) == ("closed", 4, "谢谢")
     assert record.closed_at == loop.clock.now
@@ -218,10 +194,8 @@ def test_a_whole_life_from_mail_to_rating(loop, smtp_capture):
 def test_records_show_prints_the_thread_and_json_has_the_loop_fields(
     loop, settings, tmp_path, capsys
 ):
-    sent = loop.open_record()
-    notice = staff_notice(sent)
-    loop.deliver(reply("状态: 处理中\n\n已安排维修。", subject=f"回复: {notice['Subject']}",
-                       parent=notice["Message-ID"], message_id="s1@corp.example"))
+    loop.open_record()
+    loop.staff("状态: 处理中\n\n已安排维修。", "s1@corp.example")
     config = tmp_path / "config.toml"
     config.write_text(f'[gateway]\nstorage_dir = "{settings.gateway.storage_dir}"\n'
                       f'rules_dir = "{ROOT / "rules"}"\n', encoding="utf-8")
@@ -242,11 +216,8 @@ def test_records_show_prints_the_thread_and_json_has_the_loop_fields(
 
 
 def test_spoofed_internal_sender_changes_nothing(loop):
-    sent = loop.open_record()
-    notice = staff_notice(sent)
-    loop.deliver(reply(f"状态: 已完成\n解决方案: 不用修了\n\n{SECRET}", auth=FAIL,
-                       subject=f"回复: {notice['Subject']}", parent=notice["Message-ID"],
-                       message_id="spoof@evil.example"))
+    loop.open_record()
+    loop.staff(f"状态: 已完成\n解决方案: 不用修了\n\n{SECRET}", "spoof@evil.example", auth=FAIL)
     record = loop.record()
     assert (record.status, record.resolution, record.first_response_at) == ("open", None, None)
     assert loop.new_mail() == []
@@ -273,12 +244,9 @@ STYLES = {
 @pytest.mark.parametrize("charset", ["gbk", "utf-8"])
 @pytest.mark.parametrize("style", sorted(STYLES))
 def test_replies_in_each_clients_quoting_style(loop, style, charset):
-    sent = loop.open_record()
-    notice = staff_notice(sent)
-    body = f"状态：处理中\n\n王工您好，备件已发出。\n{STYLES[style]}"
-    loop.deliver(reply(body, subject=f"回复: {notice['Subject']}", parent=notice["Message-ID"],
-                       charset=charset, message_id=f"{style}-{charset}@corp.example",
-                       html=style == "outlook-zh"))
+    loop.open_record()
+    loop.staff(f"状态：处理中\n\n王工您好，备件已发出。\n{STYLES[style]}", f"{style}-{charset}@corp.example",
+               charset=charset, html=style == "outlook-zh")
     assert loop.record().status == "in_progress"
     (relay,) = loop.new_mail()
     text = text_of(relay.message)
@@ -286,10 +254,8 @@ def test_replies_in_each_clients_quoting_style(loop, style, charset):
 
 
 def test_unknown_command_gets_a_short_answer_and_changes_nothing(loop):
-    sent = loop.open_record()
-    notice = staff_notice(sent)
-    loop.deliver(reply("状态: 处理中\n优先级: 高\n\n王工您好", subject=f"回复: {notice['Subject']}",
-                       parent=notice["Message-ID"], message_id="bad@corp.example"))
+    loop.open_record()
+    loop.staff("状态: 处理中\n优先级: 高\n\n王工您好", "bad@corp.example")
     assert loop.record().status == "open"
     (answer,) = loop.new_mail()
     assert answer.rcpt_tos == (HEAD[1],)
@@ -299,23 +265,18 @@ def test_unknown_command_gets_a_short_answer_and_changes_nothing(loop):
 
 
 def test_reply_to_the_note_address_is_logged_only(loop):
-    sent = loop.open_record()
-    notice = staff_notice(sent)
-    loop.deliver(reply(f"{SECRET}，客户那边先不要说。", to=("gateway+note@corp.example",),
-                       subject=f"回复: {notice['Subject']}", parent=notice["Message-ID"],
-                       message_id="note@corp.example"))
+    loop.open_record()
+    loop.staff(f"{SECRET}，客户那边先不要说。", "note@corp.example", to=("gateway+note@corp.example",))
     assert loop.new_mail() == []
     assert loop.record().status == "open"
     assert ("note", f"{SECRET}，客户那边先不要说。") in loop.log()
 
 
 def test_cc_to_another_department_involves_it_once(loop):
-    sent = loop.open_record()
-    notice = staff_notice(sent)
+    loop.open_record()
     for n in (1, 2):
-        loop.deliver(reply("备注: 请质量部看看是否批次问题", cc=("quality@corp.example",),
-                           subject=f"回复: {notice['Subject']}", parent=notice["Message-ID"],
-                           message_id=f"cc-{n}@corp.example"))
+        loop.staff("备注: 请质量部看看是否批次问题", f"cc-{n}@corp.example",
+                   cc=("quality@corp.example",))
     assert loop.record().departments == ["生产部", "质量部"]
     notices = [m for m in loop.new_mail() if "quality@corp.example" in m.rcpt_tos]
     assert len(notices) == 1
@@ -323,25 +284,18 @@ def test_cc_to_another_department_involves_it_once(loop):
 
 
 def test_low_rating_reopens_for_the_head_and_a_later_rating_replaces_it(loop):
-    sent = loop.open_record()
-    notice = staff_notice(sent)
-    loop.deliver(reply("#done\n解决方案: 已重启设备", subject=f"回复: {notice['Subject']}",
-                       parent=notice["Message-ID"], message_id="done-1@corp.example"))
+    loop.open_record()
+    loop.staff("#done\n解决方案: 已重启设备", "done-1@corp.example")
     (receipt,) = loop.new_mail()
-    loop.deliver(reply("★★☆☆☆ 还是漏油", sender=("王工", CUSTOMER), auth=None,
-                       subject=f"Re: {receipt.message['Subject']}",
-                       parent=receipt.message["Message-ID"], message_id="r1@customer.example"))
+    loop.customer(receipt.message, "★★☆☆☆ 还是漏油", "r1@customer.example")
     record = loop.record()
     assert (record.status, record.rating, record.resolved_at) == ("in_progress", 2, None)
     (escalation,) = loop.new_mail()
     assert escalation.rcpt_tos == (HEAD[1],) and "还是漏油" in text_of(escalation.message)
 
-    loop.deliver(reply("已完成\n解决方案: 更换密封件", subject=f"回复: {notice['Subject']}",
-                       parent=notice["Message-ID"], message_id="done-2@corp.example"))
+    loop.staff("已完成\n解决方案: 更换密封件", "done-2@corp.example")
     (receipt,) = loop.new_mail()
-    loop.deliver(reply("非常满意", sender=("王工", CUSTOMER), auth=None,
-                       subject=f"Re: {receipt.message['Subject']}",
-                       parent=receipt.message["Message-ID"], message_id="r2@customer.example"))
+    loop.customer(receipt.message, "非常满意", "r2@customer.example")
     record = loop.record()
     assert (record.status, record.rating) == ("closed", 5)
     ratings = [text for kind, text in loop.log() if kind == "rating"]
@@ -349,10 +303,8 @@ def test_low_rating_reopens_for_the_head_and_a_later_rating_replaces_it(loop):
 
 
 def test_unrated_record_closes_after_the_configured_wait(loop, gateway):
-    sent = loop.open_record()
-    notice = staff_notice(sent)
-    loop.deliver(reply("已完成", subject=f"回复: {notice['Subject']}",
-                       parent=notice["Message-ID"], message_id="done@corp.example"))
+    loop.open_record()
+    loop.staff("已完成", "done@corp.example")
     loop.clock.advance(days=4)  # Friday: only 4 working days after Monday's resolution
     assert gateway.close_waiting() == []
     loop.clock.advance(days=3)  # the next Monday
@@ -363,19 +315,16 @@ def test_unrated_record_closes_after_the_configured_wait(loop, gateway):
 
 
 def test_outside_party_cannot_change_a_record_that_is_not_theirs(loop):
-    sent = loop.open_record()
-    notice = staff_notice(sent)
-    loop.deliver(reply("状态: 已完成", sender=("路人", "someone@other.example"), auth=None,
-                       subject=f"回复: {notice['Subject']}", parent=notice["Message-ID"],
-                       message_id="stranger@other.example"))
+    loop.open_record()
+    loop.staff("状态: 已完成", "stranger@other.example", sender=("路人", "someone@other.example"),
+               auth=None)
     assert loop.record().status == "open"
     assert loop.new_mail() == []
     assert any(kind == "refused" for kind, _ in loop.log())
 
 
 def test_customer_follow_up_reaches_the_owner_with_the_original(loop):
-    sent = loop.open_record()
-    ack = sent[CUSTOMER]
+    ack = loop.open_record()[CUSTOMER]
     outer = MIMEMultipart()
     outer.attach(MIMEText("补充: 故障代码 E-42。\n\n> 已受理", "plain", "gbk"))
     outer["From"] = CUSTOMER
