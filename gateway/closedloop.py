@@ -165,7 +165,10 @@ def _relay_to_originator(ctx: ReplyContext, public: str) -> bool:
     """Send staff's public text to the originator from the gateway; False when not needed."""
     record, mail = ctx.record, ctx.mail
     originator = record.from_addr
-    if not originator or originator == mail.from_addr.addr:
+    if not originator:
+        return False
+    if originator == mail.from_addr.addr:  # staff who opened the record, writing again
+        _follow_up(ctx, public)
         return False
     if originator in {a.addr for a in mail.recipients}:
         ctx.log("relay", "发起人已在收件人中, 不再另行转发")
@@ -173,6 +176,7 @@ def _relay_to_originator(ctx: ReplyContext, public: str) -> bool:
     ctx.send("relay", [Address(record.from_name or "", originator)], what="答复转发发起人",
              thread_with_originator=True, auto_submitted="no",
              reply={"text": public, "author": _display(mail.from_addr)})
+    ctx.log("relay", f"答复已转发发起人: {_excerpt(public)}")
     return True
 
 
@@ -186,8 +190,9 @@ def _follow_up(ctx: ReplyContext, new_text: str) -> None:
         ctx.log("warning", "没有责任人或部门邮箱, 补充来信未转发")
         return
     ctx.send("relay", to, what="发起人补充来信", attach_original=True,
-             reply={"text": new_text, "author": _display(ctx.mail.from_addr), "to_staff": True})
-    ctx.log("relay", f"发起人补充来信已转给 {record.owner_name or record.owner_addr or record.department}")
+             reply={"text": new_text, "author": str(ctx.mail.from_addr), "to_staff": True})
+    ctx.log("relay", f"发起人补充来信已转给 {record.owner_name or record.owner_addr or record.department}: "
+                     f"{_excerpt(new_text)}")
 
 
 def _rate(ctx: ReplyContext, rating: Rating) -> None:
@@ -213,7 +218,13 @@ def _staff_contacts(ctx: ReplyContext) -> list[Address]:
 
 
 def _display(address: Address) -> str:
-    return address.name or address.addr
+    # Staff addresses stay inside: mail to outside parties names the person, not the mailbox.
+    return address.name or "工作人员"
+
+
+def _excerpt(text: str, limit: int = 80) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 # --- the lifecycle ----------------------------------------------------------------------------
