@@ -35,11 +35,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _RATABLE = (Status.RESOLVED, Status.CLOSED)
+DEFAULT_CLOSE_AFTER = Duration(5, Unit.WORKING_DAYS)
 
 
 @dataclass(frozen=True)
 class LoopPolicy:
-    close_after: Duration = Duration(5, Unit.WORKING_DAYS)
+    close_after: Duration = DEFAULT_CLOSE_AFTER
     note_tag: str = "note"  # gateway+note@… takes internal remarks
     trusted_authserv_id: str | None = None
 
@@ -91,7 +92,7 @@ def handle_reply(
 
 def _staff_reply(ctx: ReplyContext, new_text: str, directory: Directory) -> None:
     parsed = parse_reply(new_text, people(directory))
-    problems = list(parsed.problems) or _refused_transitions(ctx.record, parsed)
+    problems = list(parsed.problems) or _preflight(ctx, parsed)
     if problems:
         _answer_problems(ctx, problems)
         return
@@ -101,9 +102,9 @@ def _staff_reply(ctx: ReplyContext, new_text: str, directory: Directory) -> None
     public = "" if internal else parsed.public_text
     if internal and parsed.public_text:
         ctx.log("note", parsed.public_text)
-    if public and Event.RESOLVE not in events:
-        if _relay_to_originator(ctx, public):
-            events.append(Event.REPLIED)
+    # With 已完成 the answer travels inside the closure receipt instead of a mail of its own.
+    if public and Event.RESOLVE not in events and _relay_to_originator(ctx, public):
+        events.append(Event.REPLIED)
     for event in events:
         _advance(ctx, event, public=public)
 
@@ -118,16 +119,20 @@ def people(directory: Directory) -> People:
     return People(by_name)
 
 
-def _refused_transitions(record: Record, parsed: ParsedReply) -> list[Problem]:
-    """Status commands the lifecycle would refuse, found before anything is applied."""
-    state, problems = Status(record.status), []
+def _preflight(ctx: ReplyContext, parsed: ParsedReply) -> list[Problem]:
+    """What the record would refuse, found before anything is applied (all or nothing)."""
+    rules, identity = ctx.services.rules(), ctx.services.identity
+    state, problems = Status(ctx.record.status), []
     for command in parsed.commands:
-        if command.name != "status":
-            continue
-        step = transition(state, status_event(command.value))
-        if not step.allowed:
-            problems.append(Problem(command.line, command.source, step.reason))
-        state = step.after
+        if command.name == "status":
+            step = transition(state, status_event(command.value))
+            if not step.allowed:
+                problems.append(Problem(command.line, command.source, step.reason))
+            state = step.after
+        elif command.name == "owner" and not is_internal(
+                command.value.addr, rules, identity.internal_domains):
+            # The owner is told about the record; an outside address would leak it.
+            problems.append(Problem(command.line, command.source, "责任人必须是内部人员"))
     return problems
 
 

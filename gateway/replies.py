@@ -16,8 +16,8 @@ from .loopwords import (
 
 _START_LINES = tuple((name, re.compile(p, re.IGNORECASE)) for name, p in QUOTE_START_LINES)
 _COLON = r"\s*[:：]"
-_FROM_FIELD = re.compile(f"(?:{'|'.join(map(re.escape, HEADER_BLOCK_FROM))}){_COLON}", re.I)
-_OTHER_FIELD = re.compile(f"(?:{'|'.join(map(re.escape, HEADER_BLOCK_FIELDS))}){_COLON}", re.I)
+_FROM_FIELD = re.compile(f"(?:{'|'.join(map(re.escape, HEADER_BLOCK_FROM))}){_COLON}", re.IGNORECASE)
+_OTHER_FIELD = re.compile(f"(?:{'|'.join(map(re.escape, HEADER_BLOCK_FIELDS))}){_COLON}", re.IGNORECASE)
 _QUOTED = re.compile(r"\s*>")
 _BLANKS = re.compile(r"\n{3,}")
 

@@ -1,14 +1,18 @@
 """The closed loop against real servers: staff replies, relay, closure receipt, rating, trust."""
 
+# The mail loop's fixtures are imported and then requested by name, which ruff reads as F811.
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from email import message_from_bytes
 from email.header import Header
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.policy import default as default_policy
-from email.utils import formataddr, format_datetime
+from email.utils import format_datetime, formataddr
 
 import pytest
 from test_mail_loop import GATEWAY, ROOT, START, clock, gbk_mail, settings, source  # noqa: F401
@@ -262,6 +266,27 @@ def test_unknown_command_gets_a_short_answer_and_changes_nothing(loop):
     text = text_of(answer.message)
     assert "优先级: 高" in text and "紧急程度: 普通 | 紧急 | 特急" in text
     assert answer.message["Auto-Submitted"] == "auto-replied"
+
+
+def test_assigning_an_outside_owner_is_refused_and_nothing_changes(loop):
+    loop.open_record()
+    loop.staff("紧急程度: 特急\n责任人: 外人 <someone@other.example>", "owner@corp.example")
+    record = loop.record()
+    assert (record.owner_addr, record.urgency) == (OWNER[1], "urgent")
+    (answer,) = loop.new_mail()
+    assert answer.rcpt_tos == (HEAD[1],) and "责任人必须是内部人员" in text_of(answer.message)
+
+
+def test_owner_and_urgency_commands_reassign_and_regrade(loop):
+    loop.open_record()
+    loop.staff("责任人: 王工\n紧急程度: 特急", "regrade@corp.example")
+    record = loop.record()
+    assert (record.owner_addr, record.owner_name, record.urgency) == (
+        "wang.gong@corp.example", "王工", "critical")
+    assert record.due_at == record.created_at + timedelta(hours=4)  # 特急: 4 hours, not 24
+    (told,) = loop.new_mail()
+    assert told.rcpt_tos == ("wang.gong@corp.example",)
+    assert [k for k, _ in loop.log()].count("urgency") == 1
 
 
 def test_reply_to_the_note_address_is_logged_only(loop):

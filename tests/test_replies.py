@@ -13,27 +13,27 @@ NEW = "王工您好，维修人员已到现场。"
 OLD = "3号线注塑机突发液压故障, 已停机。"
 
 CASES = [
-    ("outlook-zh", f"{NEW}\n\n发件人: 王工 <wang@customer.example>\n发送时间: 2026年11月23日 10:00\n"
-                   f"收件人: gateway@corp.example\n主题: 设备故障\n\n{OLD}", "header-block"),
+    ("outlook-zh", (f"{NEW}\n\n发件人: 王工 <wang@customer.example>\n发送时间: 2026年11月23日 10:00\n"
+                   f"收件人: gateway@corp.example\n主题: 设备故障\n\n{OLD}"), "header-block"),
     ("outlook-zh-fullwidth", f"{NEW}\n\n发件人：王工\n发送时间：2026年11月23日\n主题：设备故障\n{OLD}",
      "header-block"),
-    ("outlook-en", f"{NEW}\n\n________________________________\nFrom: Wang <wang@customer.example>\n"
-                   f"Sent: Monday, November 23, 2026 10:00 AM\nTo: gateway\nSubject: x\n\n{OLD}",
+    ("outlook-en", (f"{NEW}\n\n________________________________\nFrom: Wang <wang@customer.example>\n"
+                   f"Sent: Monday, November 23, 2026 10:00 AM\nTo: gateway\nSubject: x\n\n{OLD}"),
      "header-block"),
     ("outlook-original-zh", f"{NEW}\n\n-----原始邮件-----\n发件人: 王工\n{OLD}", "original-zh"),
     ("outlook-original-en", f"{NEW}\n-----Original Message-----\nFrom: Wang\n{OLD}", "original-en"),
-    ("foxmail", f"{NEW}\n\n------------------ 原始邮件 ------------------\n"
-                f"发件人: \"王工\"<wang@customer.example>;\n发送时间: 2026年11月23日\n{OLD}",
+    ("foxmail", (f"{NEW}\n\n------------------ 原始邮件 ------------------\n"
+                f"发件人: \"王工\"<wang@customer.example>;\n发送时间: 2026年11月23日\n{OLD}"),
      "original-zh"),
     ("foxmail-nbsp", f"{NEW}\n\n------------------\u00a0原始邮件\u00a0------------------\n{OLD}",
      "original-zh"),
     ("gmail-zh", f"{NEW}\n\n王工 <wang@customer.example> 于2026年11月23日周一 10:00写道：\n\n> {OLD}",
      "wrote-zh"),
     ("qq-zh", f"{NEW}\n\n在 2026年11月23日 10:00，王工 写道:\n> {OLD}", "wrote-zh"),
-    ("gmail-en", f"{NEW}\n\nOn Mon, Nov 23, 2026 at 10:00 AM Wang <wang@customer.example> wrote:\n\n"
-                 f"> {OLD}", "wrote-en"),
-    ("gmail-en-wrapped", f"{NEW}\n\nOn Mon, Nov 23, 2026 at 10:00 AM Wang Gong <\n"
-                         f"wang@customer.example> wrote:\n\n> {OLD}", "wrote-en"),
+    ("gmail-en", (f"{NEW}\n\nOn Mon, Nov 23, 2026 at 10:00 AM Wang <wang@customer.example> wrote:\n\n"
+                 f"> {OLD}"), "wrote-en"),
+    ("gmail-en-wrapped", (f"{NEW}\n\nOn Mon, Nov 23, 2026 at 10:00 AM Wang Gong <\n"
+                         f"wang@customer.example> wrote:\n\n> {OLD}"), "wrote-en"),
     ("angle-quote", f"{NEW}\n\n> {OLD}\n> 王工", "angle-quote"),
     ("no-history", NEW, None),
 ]
@@ -48,7 +48,7 @@ def test_new_text_is_what_the_writer_wrote(text, marker):
 
 
 def test_interleaved_answers_keep_the_unquoted_lines():
-    split = split_reply(f"> 什么时候修好?\n今天下午。\n> 需要停线吗?\n不需要。")
+    split = split_reply("> 什么时候修好?\n今天下午。\n> 需要停线吗?\n不需要。")
     assert split.new_text == "今天下午。\n不需要。"
     assert "什么时候修好" in split.quoted
 
