@@ -116,8 +116,10 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("status", read_status, "状态: 处理中 | 已完成 | 已关闭 (也可单独一行写 已完成 或 #close)"),
     CommandSpec("owner", read_owner, "责任人: 张三 <zhang.san@corp.example>"),
     CommandSpec("urgency", read_urgency, "紧急程度: 普通 | 紧急 | 特急"),
-    CommandSpec("note", read_text, "备注: 内部备注, 只记入记录, 不发给外部", multiline=True),
-    CommandSpec("resolution", read_text, "解决方案: 处理结果, 写入结案回执", multiline=True),
+    CommandSpec("note", read_text, "备注: 内部备注 (写到空行为止), 只记入记录, 不发给外部",
+                multiline=True),
+    CommandSpec("resolution", read_text, "解决方案: 处理结果 (写到空行为止), 写入结案回执",
+                multiline=True),
 )
 SPECS: dict[str, CommandSpec] = {spec.name: spec for spec in COMMANDS}
 _KEYWORDS: dict[str, str] = {

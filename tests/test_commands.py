@@ -113,3 +113,16 @@ def test_parsing_is_all_or_nothing(text):
 def test_every_keyword_with_either_colon_is_a_command(keyword, colon):
     parsed = parse_reply(f"{keyword}{colon}已完成", PEOPLE)
     assert parsed.commands or parsed.problems  # read, or refused with a reason; never prose
+
+
+_REMARK = st.text(alphabet="供应商备件很慢三天客户先别说明白 ,。", min_size=1, max_size=30).filter(str.strip)
+
+
+@given(st.lists(_REMARK, min_size=1, max_size=4), _REMARK,
+       st.sampled_from(["状态: 处理中", "已完成", "责任人: 张三", "紧急程度: 特急"]))
+def test_a_remark_never_reaches_the_public_text(remark_lines, public, command):
+    remark = "\n".join(remark_lines)
+    parsed = parse_reply(f"{command}\n备注: {remark}\n\n{public}", PEOPLE)
+    assert parsed.ok
+    assert parsed.commands[-1].value == "\n".join(line.strip() for line in remark_lines).strip()
+    assert parsed.public_text == public.strip()  # the public paragraph, and nothing else
