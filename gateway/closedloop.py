@@ -68,6 +68,7 @@ def handle_reply(
         auth_results=mail.headers.get("authentication-results"),
         trusted_authserv_id=policy.trusted_authserv_id,
     )
+    ctx.trust = verdict.reason
     if verdict.suspicious:
         log.warning("suspicious mail %s for %s: %s", mail.message_id, record.id, verdict.reason)
         ctx.log("suspicious", f"{verdict.reason}; 按外部来信处理, 未作任何更改")

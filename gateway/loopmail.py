@@ -36,12 +36,15 @@ class ReplyContext:
     mail: InboundMail
     now: datetime
     actor: str = ""
+    trust: str = ""  # why the sender counted as staff or not, kept with every log line
     queued: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.actor = self.actor or self.mail.from_addr.addr or "unknown"
 
     def log(self, kind: str, text: str, *, actor: str | None = None, **data: Any) -> None:
+        if self.trust:
+            data.setdefault("sender", self.trust)
         repo.add_log(self.session, self.record, at=self.now, kind=kind,
                      actor=actor or self.actor, text=text, mail=self.row, data=data)
 

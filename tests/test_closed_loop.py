@@ -106,7 +106,7 @@ def loop(gateway, source, imap_append, smtp_capture, clock):
 
 def reply(body: str, *, sender=HEAD, subject: str, parent: str | None = None,
           charset: str = "utf-8", auth: str | None = PASS, to=(GATEWAY,), cc=(),
-          message_id: str, html: bool = False) -> bytes:
+          message_id: str, html: bool = False, headers=()) -> bytes:
     part = MIMEText(body.replace("\n", "<br>\n") if html else body,
                     "html" if html else "plain", charset)
     message = part
@@ -122,6 +122,8 @@ def reply(body: str, *, sender=HEAD, subject: str, parent: str | None = None,
         message["References"] = parent
     if auth:
         message["Authentication-Results"] = auth
+    for name, value in headers:
+        message[name] = value
     return message.as_bytes()
 
 
@@ -229,6 +231,14 @@ def test_spoofed_internal_sender_changes_nothing(loop):
     assert len(suspicious) == 1 and "dmarc=fail" in suspicious[0]
 
 
+def test_every_log_line_of_a_reply_says_why_the_sender_counted_as_staff(loop):
+    loop.open_record()
+    loop.staff("状态: 处理中", "why@corp.example")
+    with loop.gateway.sessions() as session:
+        status = next(e for e in session.get(Record, loop.record_id).log if e.kind == "status")
+        assert status.data["sender"] == f"{HEAD[1]} 是内部地址, 认证通过"
+
+
 STYLES = {
     "outlook-zh": OUTLOOK_QUOTE,
     "outlook-en": "\n________________________________\nFrom: 信息交流网关 <gateway@corp.example>\n"
@@ -325,6 +335,19 @@ def test_low_rating_reopens_for_the_head_and_a_later_rating_replaces_it(loop):
     assert (record.status, record.rating) == ("closed", 5)
     ratings = [text for kind, text in loop.log() if kind == "rating"]
     assert ratings == ["发起人评价 2 分: 还是漏油", "发起人评价 5 分 (替换此前的 2 分)"]
+
+
+def test_an_out_of_office_answer_to_the_receipt_is_no_rating(loop):
+    loop.open_record()
+    loop.staff("已完成", "done@corp.example")
+    (receipt,) = loop.new_mail()
+    loop.deliver(reply("5号之前休假, 回来后处理。", sender=("王工", CUSTOMER), auth=None,
+                       subject=f"自动回复: {receipt.message['Subject']}",
+                       parent=receipt.message["Message-ID"], message_id="away@customer.example",
+                       headers=(("Auto-Submitted", "auto-replied"),)))
+    record = loop.record()
+    assert (record.status, record.rating) == ("resolved", None)
+    assert loop.new_mail() == []
 
 
 def test_unrated_record_closes_after_the_configured_wait(loop, gateway):
