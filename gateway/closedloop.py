@@ -26,6 +26,7 @@ from .rating import Rating, parse_rating
 from .replies import split_reply
 from .rules import Directory, is_internal
 from .staffcommands import HANDLERS
+from .subject import parse_subject
 from .worktime import Duration, Unit, parse_duration
 
 if TYPE_CHECKING:
@@ -97,7 +98,7 @@ def _staff_reply(ctx: ReplyContext, new_text: str, directory: Directory) -> None
     if problems:
         _answer_problems(ctx, problems)
         return
-    internal = parsed.internal or _to_note_address(ctx)
+    internal = parsed.internal or _to_note_address(ctx) or _is_forward(ctx, directory)
     events = [e for c in parsed.commands if (e := HANDLERS[c.name](ctx, c)) is not None]
     _involve_departments(ctx, directory)
     public = "" if internal else parsed.public_text
@@ -149,6 +150,11 @@ def _to_note_address(ctx: ReplyContext) -> bool:
     local, _, domain = ctx.services.identity.from_addr.addr.partition("@")
     note = f"{local}+{ctx.services.loop.note_tag}@{domain}"
     return note in {a.addr for a in ctx.mail.recipients} | set(ctx.mail.delivered_to)
+
+
+def _is_forward(ctx: ReplyContext, directory: Directory) -> bool:
+    # A forward (转发/Fwd) talks to colleagues about the record, not to the originator.
+    return parse_subject(ctx.mail.subject, directory.names).is_forward
 
 
 def _involve_departments(ctx: ReplyContext, directory: Directory) -> None:

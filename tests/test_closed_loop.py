@@ -318,6 +318,19 @@ def test_cc_to_another_department_involves_it_once(loop):
     assert "涉及部门" in text_of(notices[0].message)
 
 
+def test_a_forward_to_another_department_involves_it_and_stays_inside(loop):
+    loop.open_record()
+    forward = reply("请质量部协助确认是否批次问题。\n\n---------- Forwarded message ---------\n"
+                    f"{QUOTED_NOTICE}", to=("quality@corp.example",), cc=(GATEWAY,),
+                    subject=f"转发: {loop.notice['Subject']}", message_id="fwd@corp.example")
+    (result,) = loop.deliver(forward)
+    assert result.record_id == loop.record_id  # threads by the record id in the subject
+    assert loop.record().departments == ["生产部", "质量部"]
+    assert [m.rcpt_tos for m in loop.new_mail()] == [("quality@corp.example",)]
+    assert ("note", "请质量部协助确认是否批次问题。") in loop.log()
+    assert loop.record().status == "open"
+
+
 def test_low_rating_reopens_for_the_head_and_a_later_rating_replaces_it(loop):
     loop.open_record()
     loop.staff("#done\n解决方案: 已重启设备", "done-1@corp.example")
