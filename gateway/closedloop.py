@@ -66,7 +66,7 @@ def handle_reply(
     verdict = trust.assess(
         sender, listed_internal=bool(sender) and is_internal(
             sender, rules, services.identity.internal_domains),
-        auth_results=mail.headers.get("authentication-results"),
+        auth_results=trust.auth_results_headers(row.raw),
         trusted_authserv_id=policy.trusted_authserv_id,
     )
     ctx.trust = verdict.reason

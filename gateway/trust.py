@@ -2,14 +2,17 @@
 
 Staff is a sender on an internal domain or in the department directory whose mail the
 receiving MTA did not find failing DKIM, SPF or DMARC. Authentication-Results count only
-when they carry the authserv-id the config trusts (anyone can write that header; only our
-MTA's own, topmost one means something).
+when they carry the authserv-id the config trusts: anyone can write that header, so others
+are ignored, and any trusted one that says fail is enough to distrust the mail.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from email.parser import BytesHeaderParser
+from email.policy import compat32
 from enum import StrEnum
 
 CHECKED_METHODS = ("dkim", "spf", "dmarc")
@@ -62,11 +65,17 @@ def parse_auth_results(value: str) -> AuthResults | None:
     return AuthResults(words[0].lower(), {m: tuple(r) for m, r in results.items()})
 
 
+def auth_results_headers(raw: bytes) -> tuple[str, ...]:
+    """Every Authentication-Results value of a raw mail, top first (the parser keeps one)."""
+    headers = BytesHeaderParser(policy=compat32).parsebytes(raw.lstrip(b"\r\n"))
+    return tuple(str(v) for v in headers.get_all("Authentication-Results") or ())
+
+
 def assess(
     addr: str,
     *,
     listed_internal: bool,
-    auth_results: str | None,
+    auth_results: Sequence[str],
     trusted_authserv_id: str | None,
 ) -> Verdict:
     """Whether `addr` speaks as staff; `listed_internal` is the domain/directory answer."""
@@ -74,10 +83,12 @@ def assess(
         return Verdict(Role.EXTERNAL, False, f"{addr or '(无发件人)'} 不是内部地址")
     if not trusted_authserv_id:
         return Verdict(Role.STAFF, False, f"{addr} 是内部地址 (未配置认证结果检查)")
-    parsed = parse_auth_results(auth_results) if auth_results else None
-    if parsed is None or parsed.authserv_id != trusted_authserv_id.lower():
+    trusted = [parsed for value in auth_results
+               if (parsed := parse_auth_results(value)) is not None
+               and parsed.authserv_id == trusted_authserv_id.lower()]
+    if not trusted:
         return Verdict(Role.STAFF, False, f"{addr} 是内部地址 (无 {trusted_authserv_id} 的认证结果)")
-    failed = parsed.failed()
+    failed = tuple(dict.fromkeys(m for parsed in trusted for m in parsed.failed()))
     if failed:
         return Verdict(
             Role.EXTERNAL, True,

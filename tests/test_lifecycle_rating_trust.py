@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from gateway.lifecycle import TABLE, Action, Event, status_event, transition
 from gateway.model import Status
 from gateway.rating import parse_rating
-from gateway.trust import Role, assess, parse_auth_results
+from gateway.trust import Role, assess, auth_results_headers, parse_auth_results
 
 S, E, A = Status, Event, Action
 
@@ -138,8 +138,8 @@ MX = "mx.corp.example"
     ],
 )
 def test_who_counts_as_staff(listed, header, trusted, role, suspicious):
-    verdict = assess("li@corp.example", listed_internal=listed, auth_results=header,
-                     trusted_authserv_id=trusted)
+    verdict = assess("li@corp.example", listed_internal=listed,
+                     auth_results=[header] if header else [], trusted_authserv_id=trusted)
     assert (verdict.role, verdict.suspicious) == (role, suspicious)
     assert verdict.reason
 
@@ -153,3 +153,15 @@ def test_auth_results_comments_do_not_fake_a_result():
 def test_any_header_value_parses_or_is_refused_without_error(value):
     parsed = parse_auth_results(value)
     assert parsed is None or isinstance(parsed.failed(), tuple)
+
+
+def test_a_failing_trusted_result_below_a_passing_one_still_counts():
+    raw = (f"Authentication-Results: {MX}; dkim=pass; dmarc=pass\r\n"
+           "Authentication-Results: relay.example; dkim=pass\r\n"
+           f"Authentication-Results: {MX};\r\n spf=fail smtp.mailfrom=corp.example\r\n"
+           "From: li@corp.example\r\n\r\nbody\r\n").encode()
+    headers = auth_results_headers(raw)
+    assert len(headers) == 3
+    verdict = assess("li@corp.example", listed_internal=True, auth_results=headers,
+                     trusted_authserv_id=MX)
+    assert verdict.suspicious and "spf=fail" in verdict.reason
