@@ -1,4 +1,4 @@
-"""The words of the closed loop as tables: quoted-history markers, command keywords, status and rating words."""
+"""The words of the closed loop as tables: quoted-history markers, status words, rating words, log labels."""
 
 from __future__ import annotations
 
@@ -36,14 +36,7 @@ HEADER_BLOCK_SPAN = 5  # lines after the "from" line in which another field must
 SEPARATOR_LINE = re.compile(r"[_\-=—–*]{8,}")
 
 # --- commands in a staff reply ----------------------------------------------------------------
-# Command name → the keywords that introduce it (before a colon), compared case-folded.
-COMMAND_KEYWORDS: dict[str, tuple[str, ...]] = {
-    "status": ("状态", "狀態", "处理状态", "處理狀態", "status", "state"),
-    "owner": ("责任人", "責任人", "处理人", "處理人", "owner", "assign", "assignee"),
-    "urgency": ("紧急程度", "緊急程度", "紧急度", "urgency", "priority"),
-    "note": ("备注", "備註", "内部备注", "內部備註", "note", "internal"),
-    "resolution": ("解决方案", "解決方案", "处理结果", "處理結果", "resolution", "solution"),
-}
+# (The command keywords are the first column of commands.COMMANDS.)
 
 # Status words, after a status keyword or alone on a line; compared case-folded, NFKC.
 STATUS_WORDS: dict[str, Status] = {

@@ -6,8 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.commands import COMMANDS, MAX_COMMAND_LINES, People, parse_reply
-from gateway.loopwords import COMMAND_KEYWORDS
+from gateway.commands import COMMANDS, MAX_COMMAND_LINES, CommandSpec, People, choice, parse_reply
 from gateway.model import Address, Status, Urgency
 from gateway.staffcommands import HANDLERS
 
@@ -96,8 +95,19 @@ def test_commands_below_the_first_lines_are_prose():
 
 
 def test_every_command_has_keywords_and_a_handler():
-    names = {spec.name for spec in COMMANDS}
-    assert names == set(COMMAND_KEYWORDS) == set(HANDLERS)
+    assert all(spec.keywords for spec in COMMANDS)
+    assert {spec.name for spec in COMMANDS} == set(HANDLERS)
+
+
+def test_a_new_command_is_one_row():
+    row = CommandSpec("archive_class", ("归档类别", "archive"),
+                      choice({"重要": "important", "一般": "ordinary"}, "归档类别只能是 重要 或 一般"),
+                      "归档类别: 重要 | 一般")
+    table = (*COMMANDS, row)
+    parsed = parse_reply("归档类别：重要\n状态: 处理中", PEOPLE, table)
+    assert [(c.name, c.value) for c in parsed.commands] == [
+        ("archive_class", "important"), ("status", Status.IN_PROGRESS)]
+    assert "归档类别只能是" in str(parse_reply("Archive: 很重要", PEOPLE, table).problems[0])
 
 
 @given(st.text(max_size=200))
@@ -108,7 +118,7 @@ def test_parsing_is_all_or_nothing(text):
         assert parsed.public_text == ""
 
 
-@given(st.sampled_from(sorted(k for words in COMMAND_KEYWORDS.values() for k in words)),
+@given(st.sampled_from(sorted(k for spec in COMMANDS for k in spec.keywords)),
        st.sampled_from([":", "：", " : ", "："]))
 def test_every_keyword_with_either_colon_is_a_command(keyword, colon):
     parsed = parse_reply(f"{keyword}{colon}已完成", PEOPLE)
