@@ -1,4 +1,4 @@
-"""The words of the closed loop as tables: quoted-history markers, status words, rating words, log labels."""
+"""The closed loop's words as tables: quoted-history markers, status and rating words, log labels."""
 
 from __future__ import annotations
 
