@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from . import reminders
 from .chase import ChasePolicy
+from .closedloop import LoopPolicy, close_waiting
 from .config import Settings
 from .errors import ConfigError
 from .db import repo
@@ -68,6 +69,7 @@ class Gateway:
             calendar=self.calendar,
             policy=_deadline_policy(settings),
             identity=self.identity,
+            loop=LoopPolicy.from_settings(settings),
         )
         if faults is not None:
             self.services.faults = faults
@@ -119,6 +121,14 @@ class Gateway:
                 self.sessions, self.settings.smtp, self.settings.smtp.password("smtp")
             )
         return self._sender
+    def close_waiting(self) -> list[str]:
+        """Close resolved records whose wait for a rating is over (a periodic job)."""
+        with self.sessions.begin() as session:
+            closed = close_waiting(session, self.services, self.clock())
+        if closed:
+            log.info("closed unrated after %s: %s", self.services.loop.close_after,
+                     ", ".join(closed))
+        return closed
 
     def flush(self) -> FlushResult:
         return self.sender.flush(self.clock())

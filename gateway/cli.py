@@ -119,6 +119,7 @@ def _poll(args: argparse.Namespace) -> int:
             total += len(results)
     finally:
         source.close()
+    gateway.close_waiting()
     flushed = gateway.flush()
     print(f"processed {total} mail(s); sent {len(flushed.sent)}, "
           f"to retry {len(flushed.retried)}, dead {len(flushed.dead)}")

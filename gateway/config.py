@@ -120,6 +120,7 @@ class GatewaySettings(_Section):
     storage_dir: Path = Path("storage")
     admin_address: str | None = None
     signature: str = ""
+    trusted_authserv_id: str | None = None  # Authentication-Results from this MTA count
 
     @field_validator("timezone")
     @classmethod
@@ -164,6 +165,28 @@ class ChaseSettings(_Section):
             parse_duration(text)
         return value
 
+class LoopSettings(_Section):
+    """The closed loop by mail (闭环): closure wait and the internal-note address."""
+
+    close_after: str = "5 working days"  # a resolved record closes unrated after this
+    note_tag: str = "note"  # gateway+note@… takes internal remarks
+
+    @field_validator("close_after")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        from .worktime import parse_duration
+
+        parse_duration(value)  # raises ValueError with the accepted forms
+        return value
+
+    @field_validator("note_tag")
+    @classmethod
+    def _tag(cls, value: str) -> str:
+        tag = value.strip().lower()
+        if not tag or not tag.replace("-", "").replace("_", "").isalnum() or not tag.isascii():
+            raise ValueError("note_tag must be a plain word such as 'note'")
+        return tag
+
 
 class LoggingSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -178,6 +201,7 @@ class Settings(_Section):
     deadlines: dict[str, dict[str, str]] = {}
     calendar: CalendarSettings = CalendarSettings()
     chase: ChaseSettings = ChaseSettings()
+    loop: LoopSettings = LoopSettings()
     logging: LoggingSettings = LoggingSettings()
     source: Path | None = None  # the file these came from, for messages
 

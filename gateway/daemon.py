@@ -41,6 +41,7 @@ class Daemon:
         self.scheduler.every(SENDER_RESTART_DELAY).seconds.do(self._supervise_sender)
         self.scheduler.every(1).minutes.do(self._chase)
         self._sender: multiprocessing.process.BaseProcess | None = None
+        self.scheduler.every(10).minutes.do(self._close_waiting)
 
     def stop(self, signum: int | None = None, _frame: FrameType | None = None) -> None:
         if signum is not None:
@@ -124,6 +125,11 @@ class Daemon:
         if source is not None:
             source.close()
 
+    def _close_waiting(self) -> None:
+        try:
+            self.gateway.close_waiting()
+        except Exception:  # noqa: BLE001 - a periodic job must not end the mail loop
+            log.exception("closing records that waited for a rating failed; will retry")
 
 
 def _reconnect_delay(failures: int) -> float:

@@ -12,7 +12,7 @@ from enum import StrEnum
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import records
+from . import closedloop, records
 from .db import repo
 from .db.models import Mail
 from .errors import ParseError
@@ -59,6 +59,7 @@ class Services:
     policy: DeadlinePolicy
     identity: Identity
     faults: Callable[[str], None] = field(default=lambda point: None)
+    loop: closedloop.LoopPolicy = field(default_factory=closedloop.LoopPolicy)
 
 
 def process(services: Services, fetched: FetchedMail, now: datetime) -> Result:
@@ -146,7 +147,8 @@ def _store(
     if existing is not None:
         row = _inbound_row(fetched, mail, digest, now, kind="reply")
         records.append_mail(session, existing, row, mail, now)
-        return Result(Action.APPENDED, existing.id)
+        queued = closedloop.handle_reply(session, services, existing, row, mail, now)
+        return Result(Action.APPENDED, existing.id, queued=queued)
     if mail.auto in (AutoKind.AUTO_REPLY, AutoKind.BOUNCE) or services.identity.is_own(mail):
         why = mail.auto_reason or "mail from the gateway itself"
         repo.add_inbound(session, _inbound_row(fetched, mail, digest, now, kind="auto"))

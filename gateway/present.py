@@ -7,6 +7,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from .errors import ParseError
+from .loopwords import LOG_KIND_LABELS
 from .model import Status, Urgency
 from .parse import parse_mail
 from .rules import RuleSet, route
@@ -71,15 +72,32 @@ def format_record(data: dict[str, Any], tz: tzinfo) -> list[str]:
         f"  信息主题   {data['subject']}",
         f"  发起人     {data['from_name']} <{data['from_addr']}>"
         + (f"  {data['organisation']}" if data["organisation"] else ""),
-        f"  接收部门   {data['department']}  责任人 {data['owner'] or '-'}",
+        f"  接收部门   {data['department']}  责任人 {_owner(data)}",
+        f"  涉及部门   {'、'.join(data['departments']) or '-'}",
         f"  紧急程度   {Urgency(data['urgency']).label}   问题类型 {data['problem_type']}",
         f"  处理状态   {Status(data['status']).label}",
         f"  发起时间   {_local(data['sent_at'], tz)}   受理 {_local(data['created_at'], tz)}",
         f"  预计反馈   {_local(data['due_at'], tz)}   实际反馈 {_local(data['first_response_at'], tz)}",
+        f"  完成时间   {_local(data['resolved_at'], tz)}   关闭 {_local(data['closed_at'], tz)}",
+        f"  解决方案   {data['resolution'] or '-'}",
+        f"  满意度     {_rating(data)}",
         f"  内容摘要   {data['summary']}",
         "  沟通记录",
     ]
     for entry in data.get("log", []):
-        lines.append(f"    {_local(entry['at'], tz)}  {entry['kind']:<9} {entry['actor']}: "
-                     f"{entry['text']}")
+        kind = LOG_KIND_LABELS.get(entry["kind"], entry["kind"])
+        text = entry["text"].replace("\n", "\n" + " " * 8)
+        lines.append(f"    {_local(entry['at'], tz)}  {kind:<5} {entry['actor']}: {text}")
     return lines
+
+
+def _owner(data: dict[str, Any]) -> str:
+    name, addr = data.get("owner_name"), data["owner"]
+    return f"{name} <{addr}>" if name and addr else addr or "-"
+
+
+def _rating(data: dict[str, Any]) -> str:
+    if data["rating"] is None:
+        return "-"
+    comment = f"  {data['rating_comment']}" if data.get("rating_comment") else ""
+    return f"{data['rating']} 分{comment}"

@@ -208,30 +208,11 @@ def deadlines(
     start: datetime, urgency: Urgency, policy: DeadlinePolicy, calendar: WorkCalendar,
     overrides: dict[str, Any] | None = None,
 ) -> tuple[Deadline, Deadline]:
-    """(response, resolution) for a record opened at `start`, with a rule's overrides if any."""
+    """(response, resolution) for a record opened at `start`, with a rule's overrides if any.
+
+    Used when a record opens and when a staff reply re-grades it (紧急程度: …).
+    """
     effective = policy.with_overrides(overrides) if overrides else policy
     return (effective.deadline(start, urgency, "response", calendar),
             effective.deadline(start, urgency, "resolution", calendar))
 
-
-def regrade(
-    session: Session, record: Record, urgency: Urgency, *, actor: str, now: datetime,
-    policy: DeadlinePolicy, calendar: WorkCalendar,
-) -> None:
-    """Change a record's urgency and move its deadlines (预计反馈时间) to match.
-
-    Deadlines count from the record's opening, as if it had had this urgency from the start;
-    chasing then follows the new deadlines (their notices have fresh keys).
-    """
-    old = record.urgency
-    response, resolution = deadlines(record.created_at, urgency, policy, calendar,
-                                     record.deadline_overrides)
-    record.urgency = urgency.value
-    record.due_at, record.resolve_due_at = response.at, resolution.at
-    repo.add_log(
-        session, record, at=now, kind="regraded", actor=actor,
-        text=(f"紧急程度 {Urgency(old).label} → {urgency.label}; 预计反馈时间 "
-              f"{response.at.astimezone(calendar.tz):%Y-%m-%d %H:%M}"),
-        data={"from": old, "to": urgency.value, "due_at": response.at.isoformat(),
-              "resolve_due_at": resolution.at.isoformat()},
-    )

@@ -391,6 +391,11 @@ def sample_context(now: datetime | None = None) -> dict[str, Any]:
             "summary": "3号产线液压泵故障, 请尽快派人检修。", "organisation": "大客户有限公司",
             "from_addr": sender.addr, "from_name": sender.name, "created_at": created,
             "due_at": created + timedelta(hours=4), "resolve_due_at": created + timedelta(days=2),
+            # the closed loop's fields (loopmail.loop_context)
+            "resolution": "更换3号线液压泵密封件, 试机正常。", "rating": None,
+            "first_response_at": created + timedelta(hours=1),
+            "resolved_at": created + timedelta(days=1), "closed_at": None,
+            "departments": ["生产部", "质量部"],
         },
         "mail": {
             "subject": "【紧急】生产部-设备故障通知", "from_addr": sender,
@@ -403,6 +408,12 @@ def sample_context(now: datetime | None = None) -> dict[str, Any]:
         "notice": {  # reminder / escalation / critical mails (reminders.py)
             "kind": "escalation", "label": "超时升级", "clock": "首次反馈", "seq": 0,
             "deadline": created + timedelta(hours=4), "overdue": True, "left": "1小时30分",
+        },
+        "reply": {
+            "text": "陈女士您好, 维修人员已到现场。", "author": "王工", "to_staff": False,
+            "problems": ["第 1 行「状太: 已完成」: 无法识别的指令"],
+            "commands": ["状态: 处理中 | 已完成 | 已关闭"], "rating": 2,
+            "previous_rating": None, "comment": "修了两次还漏油", "department": "质量部",
         },
         "gateway": {"name": "信息交流网关", "signature": "企业信息交流中心\n电话: 010-12345678",
                     "address": "gateway@corp.example"},

@@ -129,13 +129,11 @@ def test_a_first_response_stops_the_chase_and_a_clock_jump_sends_no_flood(
     assert [k for k, _ in notices(smtp_capture, "resolution")] == ["follow_up"]
 
 
-def test_a_rules_deadline_applies_and_a_regrade_moves_the_deadline(
+def test_a_rules_deadline_applies_and_a_regrade_by_reply_moves_the_deadline(
     gateway, source, imap_append, tmp_path
 ):
     from test_rules import _only_rule, copy_rules
 
-    from gateway.model import Urgency
-    from gateway.reminders import regrade
     from gateway.rules import load_rules
 
     folder = copy_rules(tmp_path, routing=_only_rule(
@@ -144,16 +142,17 @@ def test_a_rules_deadline_applies_and_a_regrade_moves_the_deadline(
     gateway._rules = load_rules(folder)  # as a reload would
     imap_append(gbk_mail("【紧急】生产部-设备故障通知"))
     (created,) = gateway.process_batch(source)
-    with gateway.sessions.begin() as session:
-        record = session.get(Record, created.record_id)
-        # Monday 10:00 + 8 working hours: the rest of Monday, ending at 18:00.
-        assert record.due_at == START + timedelta(hours=8)
-        regrade(session, record, Urgency.CRITICAL, actor="li.qiang@corp.example",
-                now=START + timedelta(hours=1), policy=gateway.services.policy,
-                calendar=gateway.calendar)
-    with gateway.sessions() as session:
-        record = session.get(Record, created.record_id)
-        assert record.urgency == "critical"
-        assert record.due_at == START + timedelta(hours=4)  # 特急: 4 clock hours from opening
-        assert record.log[-1].kind == "regraded"
-        assert "紧急 → 特急" in record.log[-1].text
+
+    def due_at():
+        with gateway.sessions() as session:
+            return session.get(Record, created.record_id).due_at
+
+    # Monday 10:00 + 8 working hours: the rest of Monday, ending at 18:00.
+    assert due_at() == START + timedelta(hours=8)
+    for n, (word, expected) in enumerate([("特急", timedelta(hours=4)),  # the default: 4 hours
+                                          ("紧急", timedelta(hours=8))]):  # the rule's again
+        imap_append(gbk_mail(f"回复: [{created.record_id}] 设备故障通知",
+                             sender=("李强", HEAD), body=f"紧急程度: {word}\n",
+                             message_id=f"regrade-{n}@corp.example"))
+        gateway.process_batch(source)
+        assert due_at() == START + expected

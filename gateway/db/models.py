@@ -86,6 +86,8 @@ class Record(Base):
     archive_id: Mapped[str | None] = mapped_column(String(32))  # 归档编号
     resolution: Mapped[str | None] = mapped_column(Text)  # 处理结果: 解决方案
     rating: Mapped[int | None] = mapped_column(Integer)  # 发起人满意度 1–5
+    rating_comment: Mapped[str | None] = mapped_column(Text)  # what the originator wrote with it
+    rated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     sent_at: Mapped[datetime] = mapped_column(UtcDateTime)  # 发起时间 (the mail's Date)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)  # received here
     due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # 预计反馈时间

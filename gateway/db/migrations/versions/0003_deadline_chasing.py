@@ -1,7 +1,7 @@
 """deadline chasing: sent notices, per-rule deadline overrides
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-24
 """
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 import gateway.db.models
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
