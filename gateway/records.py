@@ -99,6 +99,7 @@ def open_record(
         rule_name=decision.rule_name,
         rule_file=decision.rule_file,
         rule_version=decision.rule_version,
+        archive_class=decision.archive_class,
     )
     session.add(record)
     row.record = record

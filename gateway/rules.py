@@ -127,6 +127,7 @@ class Actions:
     ack_template: str | None = None
     notify_template: str | None = None
     problem_type: str | None = None
+    archive_class: str | None = None  # ordinary | important | classified
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +226,7 @@ class Decision:
     rule_version: str
     trace: tuple[Outcome, ...]
     department_reason: str = ""
+    archive_class: str | None = None
 
     def explain(self) -> list[str]:
         """The lines a person reads: each rule's fate, then what was decided and why."""
@@ -264,6 +266,7 @@ class Decision:
             "rule_file": self.rule_file,
             "rule_version": self.rule_version,
             "trace": [o.as_dict() for o in self.trace],
+            "archive_class": self.archive_class,
         }
 
 
@@ -354,4 +357,5 @@ def _decide(
         rule_version=rules.version,
         trace=trace,
         department_reason=reason,
+        archive_class=_first(matched, "archive_class"),
     )
