@@ -12,6 +12,7 @@ import schedule
 
 from .app import Gateway
 from .errors import MailboxError
+from .scheduler import Jobs
 from .sources.base import Source
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,8 @@ class Daemon:
         self._flush_interval = flush_interval
         self.scheduler = schedule.Scheduler()
         self.scheduler.every(1).minutes.do(self._outbox_wake.set)
+        self.jobs = Jobs(gateway, wake=self._outbox_wake.set)
+        self.jobs.install(self.scheduler)
 
     def stop(self, signum: int | None = None, _frame: FrameType | None = None) -> None:
         if signum is not None:

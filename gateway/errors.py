@@ -61,3 +61,15 @@ class NotFound(GatewayError):
     """A record or mail asked for by id does not exist."""
 
     exit_code = 2
+
+
+class ArchiveError(GatewayError):
+    """An archive action cannot be done as asked (unknown class, nothing to export)."""
+
+    exit_code = 65
+
+
+class ImportProblem(GatewayError):
+    """A directory import file cannot be read or would not validate."""
+
+    exit_code = 65
