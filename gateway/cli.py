@@ -78,6 +78,10 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("id")
     show.add_argument("--json", action="store_true")
     show.set_defaults(handler=_records_show)
+
+    from .admincli import add_commands
+
+    add_commands(sub)
     return parser
 
 
