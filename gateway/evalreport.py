@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import io
+import logging
+import warnings
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -77,6 +79,7 @@ def charts(evaluation: Evaluation) -> dict[str, str]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
     plt.rcParams["font.sans-serif"] = CHART_FONTS
     plt.rcParams["axes.unicode_minus"] = False
     names = [f.name for f in evaluation.departments] or ["-"]
@@ -104,8 +107,12 @@ def charts(evaluation: Evaluation) -> dict[str, str]:
 
 def _png(fig: Any, plt: Any) -> str:
     buffer = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buffer, format="png", dpi=90)
+    # Without a CJK font (fonts-noto-cjk) department names draw as boxes; the tables in
+    # the report carry them anyway, so that is no reason to warn on every report.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+        fig.tight_layout()
+        fig.savefig(buffer, format="png", dpi=90)
     plt.close(fig)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
