@@ -91,7 +91,8 @@ class Watcher:
         self.renderer = renderer
         self.install_rules = install_rules
         self.report = report  # (digest, problems, now): tell the admin about a broken set
-        self._stat: tuple | None = None
+        self._stat: tuple | None = None  # the files as last acted on
+        self._seen: tuple | None = None  # the files as last looked at
         self._digest: str | None = None
         self._reported: set[str] = set()
 
@@ -100,7 +101,11 @@ class Watcher:
         key = stat_key(self.rules_dir, self.templates_dir)
         if key == self._stat:
             return []
-        self._stat = key
+        if self._digest is not None and key != self._seen:
+            # Act only on files that stood still for one look: never on a half-written save.
+            self._seen = key
+            return []
+        self._stat = self._seen = key
         snapshot = read_snapshot(self.rules_dir, self.templates_dir)
         if snapshot.digest == self._digest:
             return []
