@@ -35,7 +35,8 @@ def add_commands(sub: Any) -> None:
     archive_sub = archive.add_subparsers(metavar="ACTION")
     run = archive_sub.add_parser("run", help="archive closed records whose delay has passed")
     run.set_defaults(handler=_archive_run)
-    purge = archive_sub.add_parser("purge", help="delete raw mail and personal data of expired records")
+    purge = archive_sub.add_parser(
+        "purge", help="delete raw mail and personal data of expired records")
     purge.add_argument("--dry-run", action="store_true", help="list what would be purged")
     purge.set_defaults(handler=_archive_purge)
     handover = archive_sub.add_parser("export", help="a record's thread as .eml files + summary")

@@ -43,7 +43,8 @@ def read_sheet(path: Path) -> list[dict[str, Any]]:
         from openpyxl import load_workbook
 
         sheet = load_workbook(path, read_only=True, data_only=True).active
-        grid = [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+        grid = [["" if v is None else str(v) for v in row]
+                for row in sheet.iter_rows(values_only=True)]
     elif path.suffix.lower() == ".csv":
         with path.open(encoding="utf-8-sig", newline="") as handle:
             grid = list(csv.reader(handle))
@@ -63,7 +64,10 @@ def _table(keys: list[str | None], row: list[str]) -> dict[str, Any]:
         cell = cell.strip()
         if key is None or not cell:
             continue
-        table[key] = [p.strip() for p in _SPLIT.split(cell) if p.strip()] if key in LIST_KEYS else cell
+        if key in LIST_KEYS:
+            table[key] = [p.strip() for p in _SPLIT.split(cell) if p.strip()]
+        else:
+            table[key] = cell
     return table
 
 

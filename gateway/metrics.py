@@ -26,8 +26,10 @@ METRICS = (
     Metric("gateway_records_total", "counter", "Records opened."),
     Metric("gateway_acks_sent_total", "counter", "Acknowledgements handed to SMTP."),
     Metric("gateway_outbox_queue_depth", "gauge", "Outgoing mails waiting for SMTP."),
-    Metric("gateway_breaches_total", "counter", "Records whose first response came late or is overdue."),
-    Metric("gateway_errors_total", "counter", "Errors by kind: quarantined mail, dead letters, rejected rule sets."),
+    Metric("gateway_breaches_total", "counter",
+           "Records whose first response came late or is overdue."),
+    Metric("gateway_errors_total", "counter",
+           "Errors by kind: quarantined mail, dead letters, rejected rule sets."),
 )
 
 

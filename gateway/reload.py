@@ -1,4 +1,4 @@
-"""Live rules: notice edited rule and template files, swap in a set that validates, report one that does not."""
+"""Live rules: notice edited rule and template files; install a valid set, report the others."""
 
 from __future__ import annotations
 

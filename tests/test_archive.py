@@ -166,7 +166,8 @@ def test_the_daemon_jobs_archive_and_purge_on_schedule(tmp_path):
         assert session.get(Record, "NX-2026-001").archive_id == "ND-2026-001"
         assert session.scalar(select(Mail.raw).limit(1))  # a fresh archive is not purged
     prom = (tmp_path / "gateway.prom").read_text()
-    assert "gateway_records_total 1" in prom and 'gateway_errors_total{kind="dead_letter"} 0' in prom
+    assert "gateway_records_total 1" in prom
+    assert 'gateway_errors_total{kind="dead_letter"} 0' in prom
     now[0] = MONDAY + timedelta(days=400)
     jobs.minutely()
     with gateway.sessions() as session:

@@ -29,7 +29,8 @@ def rules(tmp_path):
 
 
 def write_csv(path: Path, grid) -> Path:
-    path.write_text("\n".join(",".join(f'"{c}"' for c in row) for row in grid), encoding="utf-8-sig")
+    lines = (",".join(f'"{c}"' for c in row) for row in grid)
+    path.write_text("\n".join(lines), encoding="utf-8-sig")
     return path
 
 
@@ -60,7 +61,8 @@ def test_merge_updates_appends_and_keeps_comments_and_other_departments(rules):
     assert "# 客服中心: routing.toml [default] sends here" in new
     data = tomllib.loads(new)["department"]
     names = [d["name"] for d in data]
-    assert names[-1] == "法务部" and names[:-1] == [d["name"] for d in tomllib.loads(old)["department"]]
+    assert names[-1] == "法务部"
+    assert names[:-1] == [d["name"] for d in tomllib.loads(old)["department"]]
     finance = next(d for d in data if d["name"] == "财务部")
     assert finance["mailboxes"] == ["finance@corp.example", "ap@corp.example"]
 

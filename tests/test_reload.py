@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,7 +22,7 @@ from test_mail_loop import GATEWAY, gbk_mail
 
 from gateway.db.models import Record
 from gateway.reload import Watcher
-from gateway.render import Renderer
+from gateway.render import Renderer, sample_context
 from gateway.model import Address
 from gateway.rules import load_rules
 
@@ -41,6 +44,27 @@ def folders(tmp_path):
     shutil.copytree(ROOT / "rules", rules)
     shutil.copytree(ROOT / "templates", templates)
     return rules, templates
+
+
+def toml(sections: dict) -> str:
+    # JSON scalars and arrays of them are valid TOML values.
+    return "".join(f"[{name}]\n" + "".join(f"{k} = {json.dumps(v, ensure_ascii=False)}\n"
+                                           for k, v in values.items())
+                   for name, values in sections.items())
+
+
+@contextmanager
+def daemon_process(config: Path, imap_password: str) -> Iterator[subprocess.Popen]:
+    """`gateway run` as systemd would start it; killed if the test leaves it running."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "--config", str(config), "run"],
+        cwd=config.parent, stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "TEST_IMAP_PASSWORD": imap_password})
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
 
 
 def edit(path: Path, text: str) -> None:
@@ -120,7 +144,7 @@ def test_a_broken_template_is_reported_and_the_last_good_template_still_renders(
     problems = harness.check()
     assert problems and problems[0].startswith("ack.txt.j2:1: ")
     out = harness.renderer.render("ack", to=(Address("", "a@b.example"),),
-                                  context=__import__("gateway.render").render.sample_context(),
+                                  context=sample_context(),
                                   now=NOW)
     assert b"NX-2026-001" in out.raw  # the snapshot taken before the edit
 
@@ -131,37 +155,20 @@ def test_running_daemon_reloads_a_broken_then_fixed_rule_file(
 ):
     rules, templates = folders
     config = tmp_path / "config.toml"
-    config.write_text(f"""
-[gateway]
-domain = "gateway.corp.example"
-internal_domains = ["corp.example"]
-rules_dir = "{rules}"
-templates_dir = "{templates}"
-storage_dir = "storage"
-admin_address = "{ADMIN}"
-[mailbox]
-kind = "imap"
-host = "{imap_account.host}"
-port = {imap_account.port}
-tls = "none"
-user = "{imap_account.user}"
-password_env = "TEST_IMAP_PASSWORD"
-idle = false
-poll_interval = 0.2
-[smtp]
-host = "127.0.0.1"
-port = {smtp_capture.port}
-tls = "none"
-from = "信息交流网关 <{GATEWAY}>"
-[reload]
-interval = 0.2
-""", encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TEST_IMAP_PASSWORD": imap_account.password}
-    daemon = subprocess.Popen([sys.executable, "-m", "gateway.cli", "--config", str(config), "run"],
-                              cwd=tmp_path, env=env, stderr=subprocess.PIPE)
+    config.write_text(toml({
+        "gateway": {"domain": "gateway.corp.example", "internal_domains": ["corp.example"],
+                    "rules_dir": str(rules), "templates_dir": str(templates),
+                    "storage_dir": "storage", "admin_address": ADMIN},
+        "mailbox": {"kind": "imap", "host": imap_account.host, "port": imap_account.port,
+                    "tls": "none", "user": imap_account.user,
+                    "password_env": "TEST_IMAP_PASSWORD", "idle": False, "poll_interval": 0.2},
+        "smtp": {"host": "127.0.0.1", "port": smtp_capture.port, "tls": "none",
+                 "from": f"信息交流网关 <{GATEWAY}>"},
+        "reload": {"interval": 0.2},
+    }), encoding="utf-8")
     routing = rules / "routing.toml"
     text = routing.read_text(encoding="utf-8")
-    try:
+    with daemon_process(config, imap_account.password) as daemon:
         time.sleep(1.5)
         edit(routing, text + '\n[[rule]]\nname = "坏"\ndepartment = "不存在部"\n')
         alert = smtp_capture.wait_for(1, timeout=20)[0]
@@ -177,9 +184,6 @@ interval = 0.2
         assert any("rd@corp.example" in m.rcpt_tos for m in captured)
         daemon.send_signal(signal.SIGTERM)
         assert daemon.wait(timeout=20) == 0
-    finally:
-        if daemon.poll() is None:
-            daemon.kill()
     log = daemon.stderr.read().decode()
     assert "rule reload refused" in log and "rules and templates reloaded" in log
     engine = create_engine(f"sqlite:///{tmp_path / 'storage' / 'gateway.sqlite3'}")

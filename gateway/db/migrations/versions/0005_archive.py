@@ -18,7 +18,8 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('records', schema=None) as batch_op:
         batch_op.add_column(sa.Column('archive_class', sa.String(length=16), nullable=True))
-        batch_op.add_column(sa.Column('archived_at', gateway.db.models.UtcDateTime(), nullable=True))
+        batch_op.add_column(
+            sa.Column('archived_at', gateway.db.models.UtcDateTime(), nullable=True))
         batch_op.add_column(sa.Column('purged_at', gateway.db.models.UtcDateTime(), nullable=True))
         batch_op.create_index(batch_op.f('ix_records_archived_at'), ['archived_at'], unique=False)
 
