@@ -95,11 +95,13 @@ def charts(evaluation: Evaluation) -> dict[str, str]:
     out["volume"] = _png(fig, plt)
     fig, ax = plt.subplots(figsize=(5, 3))
     ratings = evaluation.overall.ratings
-    ax.bar([str(r) for r in ratings], list(ratings.values()))
+    ax.bar(list(ratings), list(ratings.values()))
+    ax.set_xticks(list(ratings))
     ax.set_xlabel("rating")
     out["ratings"] = _png(fig, plt)
     fig, ax = plt.subplots(figsize=(7, 3.2))
-    ax.bar(names, [f.response_median_h or 0 for f in evaluation.departments] or [0])
+    ax.bar(list(xs), [f.response_median_h or 0 for f in evaluation.departments] or [0])
+    ax.set_xticks(list(xs), names)
     ax.set_ylabel("median first response (working h)")
     out["response"] = _png(fig, plt)
     return out

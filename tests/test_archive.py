@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,7 +12,8 @@ from sqlalchemy import select
 
 from gateway import archive
 from gateway.db.models import LogEntry, Mail, Record
-from gateway.errors import ArchiveError, NotFound
+from gateway.config import load_settings
+from gateway.errors import ArchiveError, ConfigError, NotFound
 from gateway.scheduler import Jobs
 from gateway.worktime import parse_duration
 
@@ -173,3 +175,13 @@ def test_the_daemon_jobs_archive_and_purge_on_schedule(tmp_path):
     with gateway.sessions() as session:
         assert session.get(Record, "NX-2026-001").purged_at == now[0]
     gateway.close()
+
+
+@pytest.mark.parametrize(("section", "message"), [
+    ({"delay": "soon"}, "archive.delay: cannot read 'soon' as a duration"),
+    ({"retention_years": {"secret": 3}}, "archive.retention_years.secret"),
+    ({"default_class": "重要"}, "archive.default_class"),
+])
+def test_archive_settings_are_checked_at_load(section, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_settings(None, overrides={"archive": section})
