@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from recordmaker import MONDAY, add_record, offline_gateway
+from test_mail_loop import gbk_mail
 from sqlalchemy import select
 
 from gateway import archive
@@ -15,6 +16,7 @@ from gateway.db.models import LogEntry, Mail, Record
 from gateway.config import load_settings
 from gateway.errors import ArchiveError, ConfigError, NotFound
 from gateway.scheduler import Jobs
+from gateway.sources.base import FetchedMail
 from gateway.worktime import parse_duration
 
 TWO_DAYS = parse_duration("2 working days")
@@ -185,3 +187,13 @@ def test_the_daemon_jobs_archive_and_purge_on_schedule(tmp_path):
 def test_archive_settings_are_checked_at_load(section, message):
     with pytest.raises(ConfigError, match=re.escape(message)):
         load_settings(None, overrides={"archive": section})
+
+
+def test_the_routing_rule_gives_a_regulator_letter_the_important_class(gateway):
+    raw = gbk_mail(subject="关于产品标签合规检查的通知", sender=("监管处", "inspect@samr.gov.cn"),
+                   message_id="label-1@samr.gov.cn")
+    result = gateway.ingest(FetchedMail("test:1", raw, len(raw)))
+    with gateway.sessions() as session:
+        record = session.get(Record, result.record_id)
+        assert (record.rule_name, record.archive_class) == ("监管来文转质量部", "important")
+        assert record.rule_file == "routing.toml" and record.rule_version == gateway.rules.version
