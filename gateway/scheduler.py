@@ -37,7 +37,9 @@ class Jobs:
         self._purged_on: date | None = None
 
     def install(self, scheduler: schedule.Scheduler) -> None:
-        self.watcher.check(self.gateway.clock())  # the baseline; templates become a snapshot
+        now = self.gateway.clock()
+        self.watcher.check(now)  # the baseline; templates become a snapshot
+        _guarded("metrics", self.write_metrics)(now)  # a textfile from the first minute on
         if self.settings.reload.enabled:
             scheduler.every(self.settings.reload.interval).seconds.do(
                 _guarded("reload", self.reload))
