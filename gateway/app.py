@@ -85,6 +85,10 @@ class Gateway:
     def rules(self) -> RuleSet:
         return self._rules
 
+    def install_rules(self, rules: RuleSet) -> None:
+        """Swap in a validated rule set; mails processed from now on are routed by it."""
+        self._rules = rules
+
     def make_source(self) -> Source:
         from .sources.factory import make_source
 

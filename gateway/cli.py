@@ -82,6 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     from .slacli import add_commands as add_sla_commands
 
     add_sla_commands(sub, _settings, _gateway)
+    from .admincli import add_commands
+
+    add_commands(sub)
     return parser
 
 

@@ -1,11 +1,6 @@
-"""Commands in the first lines of a staff reply: 状态, 责任人, 紧急程度, 备注, 解决方案.
+"""Commands in the first lines of a staff reply: 状态, 责任人, 紧急程度, 备注, 解决方案, 归档类别.
 
-A command is one row of COMMANDS and one handler in staffcommands.HANDLERS. To add
-`归档类别: 重要`, say:
-
-    CommandSpec("archive_class", ("归档类别", "archive"), choice(ARCHIVE_CLASSES, "…"), "归档类别: 重要 | 一般")
-
-plus a handler `set_archive_class(ctx, command)` registered under "archive_class".
+A command is one row of COMMANDS and one handler in staffcommands.HANDLERS.
 Parsing is all or nothing: a reply with any problem yields the problems and no commands,
 so the gateway can answer and change nothing.
 """
@@ -23,7 +18,7 @@ from typing import Any
 
 from .loopwords import BARE_STATUS_WORDS, STATUS_WORDS
 from .model import Address
-from .vocabulary import URGENCY_WORDS
+from .vocabulary import ARCHIVE_CLASS_WORDS, URGENCY_WORDS
 
 MAX_COMMAND_LINES = 12  # commands are read in the first lines only; below them all is prose
 _KEY_LINE = re.compile(r"(?P<key>[^:：\s][^:：]{0,15}?)\s*[:：]\s*(?P<value>.*)")
@@ -103,6 +98,7 @@ def choice(words: Mapping[str, Any], expected: str) -> Callable[[str, People], A
 
 read_status = choice({**STATUS_WORDS, **BARE_STATUS_WORDS}, "状态只能是 处理中、已完成 或 已关闭")
 read_urgency = choice(URGENCY_WORDS, "紧急程度只能是 普通、紧急 或 特急")
+read_archive_class = choice(ARCHIVE_CLASS_WORDS, "归档类别只能是 普通、重要 或 涉密")
 
 
 def read_owner(value: str, people: People) -> Address:
@@ -133,6 +129,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 "备注: 内部备注 (写到空行为止), 只记入记录, 不发给外部", multiline=True),
     CommandSpec("resolution", ("解决方案", "解決方案", "处理结果", "處理結果", "resolution", "solution"),
                 read_text, "解决方案: 处理结果 (写到空行为止), 写入结案回执", multiline=True),
+    CommandSpec("archive_class", ("归档类别", "歸檔類別", "归档级别", "archive", "archive class"),
+                read_archive_class, "归档类别: 普通 | 重要 | 涉密 (决定保存期限)"),
 )
 
 

@@ -193,6 +193,40 @@ class LoggingSettings(_Section):
     format: Literal["text", "json"] = "text"
 
 
+class ReloadSettings(_Section):
+    enabled: bool = True
+    interval: float = Field(default=5.0, gt=0)  # seconds between looks at rule/template files
+
+
+class ArchiveSettings(_Section):
+    delay: str = "2 working days"  # after closing, before the record is archived
+    default_class: Literal["ordinary", "important", "classified"] = "ordinary"
+    # Years a class is kept after archiving; a class not listed is never purged automatically.
+    retention_years: dict[Literal["ordinary", "important", "classified"], int] = {
+        "ordinary": 1, "important": 5,
+    }
+    purge_at: time = time(3, 0)  # local time of the daily scheduled purge
+
+    @field_validator("delay")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        from .worktime import parse_duration
+
+        parse_duration(value)
+        return value
+
+
+class ReportSettings(_Section):
+    recipients: tuple[str, ...] = ()  # managers who get the 效果评估 report by mail
+    schedule: tuple[Literal["weekly", "monthly", "quarterly"], ...] = ()
+    format: Literal["html", "xlsx"] = "html"
+    send_at: time = time(8, 0)  # local time on Monday / the 1st / the quarter's 1st
+
+
+class MetricsSettings(_Section):
+    textfile: Path | None = None  # Prometheus node-exporter textfile; None: no metrics file
+
+
 class Settings(_Section):
     gateway: GatewaySettings = GatewaySettings()
     mailbox: MailboxSettings = MailboxSettings()
@@ -203,6 +237,10 @@ class Settings(_Section):
     chase: ChaseSettings = ChaseSettings()
     loop: LoopSettings = LoopSettings()
     logging: LoggingSettings = LoggingSettings()
+    reload: ReloadSettings = ReloadSettings()
+    archive: ArchiveSettings = ArchiveSettings()
+    reports: ReportSettings = ReportSettings()
+    metrics: MetricsSettings = MetricsSettings()
     source: Path | None = None  # the file these came from, for messages
 
     @property
@@ -229,6 +267,7 @@ _RELATIVE_PATHS = (
     ("mailbox", "ca_file"),
     ("smtp", "password_file"),
     ("smtp", "ca_file"),
+    ("metrics", "textfile"),
 )
 
 

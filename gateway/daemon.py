@@ -15,6 +15,7 @@ import schedule
 from .app import Gateway
 from .errors import MailboxError
 from .outbox_runner import run_sender
+from .scheduler import Jobs
 from .sources.base import Source
 
 log = logging.getLogger(__name__)
@@ -39,9 +40,9 @@ class Daemon:
         self.scheduler = schedule.Scheduler()
         self.scheduler.every(1).minutes.do(self._outbox_wake.set)
         self.scheduler.every(SENDER_RESTART_DELAY).seconds.do(self._supervise_sender)
-        self.scheduler.every(1).minutes.do(self._chase)
+        self.jobs = Jobs(gateway, wake=self._outbox_wake.set)
+        self.jobs.install(self.scheduler)
         self._sender: multiprocessing.process.BaseProcess | None = None
-        self.scheduler.every(10).minutes.do(self._close_waiting)
 
     def stop(self, signum: int | None = None, _frame: FrameType | None = None) -> None:
         if signum is not None:
@@ -60,16 +61,6 @@ class Daemon:
             self.stopping.set()
             self._stop_sender()
             log.info("gateway stopped")
-
-    def _chase(self) -> None:
-        try:
-            result = self.gateway.chase()
-        except Exception:  # noqa: BLE001 - a failed check is retried at the next tick
-            log.exception("deadline check failed; will retry in a minute")
-            return
-        if result.sent:
-            log.info("deadline check: %d notice(s) queued", len(result.sent))
-            self._outbox_wake.set()
 
     # -- the outbox sender process (outbox_runner.py) -------------------------------------
 
@@ -124,12 +115,6 @@ class Daemon:
                 self.stopping.wait(delay)
         if source is not None:
             source.close()
-
-    def _close_waiting(self) -> None:
-        try:
-            self.gateway.close_waiting()
-        except Exception:  # noqa: BLE001 - a periodic job must not end the mail loop
-            log.exception("closing records that waited for a rating failed; will retry")
 
 
 def _reconnect_delay(failures: int) -> float:

@@ -67,3 +67,13 @@ class UsageError(GatewayError):
     """A command-line value that cannot be read (a date, a time, a period)."""
 
     exit_code = 64  # EX_USAGE
+class ArchiveError(GatewayError):
+    """An archive action cannot be done as asked (unknown class, nothing to export)."""
+
+    exit_code = 65
+
+
+class ImportProblem(GatewayError):
+    """A directory import file cannot be read or would not validate."""
+
+    exit_code = 65

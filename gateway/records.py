@@ -101,6 +101,7 @@ def open_record(
         rule_file=decision.rule_file,
         rule_version=decision.rule_version,
         deadline_overrides=decision.deadlines,
+        archive_class=decision.archive_class,
     )
     session.add(record)
     row.record = record

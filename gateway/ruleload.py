@@ -14,6 +14,7 @@ from . import rulevalues as rv
 from .errors import RuleError
 from .model import Address
 from .rulematch import CONDITIONS
+from .vocabulary import ARCHIVE_CLASS_WORDS
 from .rules import (
     PARTY_KINDS,
     PROBLEM_TYPES,
@@ -41,7 +42,7 @@ _TOML_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)")
 
 _PARTY_KEYS = ("domain", "organisation", "kind")
 _ACTION_KEYS = ("department", "owner", "cc", "cc_head", "id_prefix", "ack_template",
-                "notify_template", "problem_type", "deadlines")
+                "notify_template", "problem_type", "deadlines", "archive_class")
 
 
 class _File:
@@ -316,7 +317,12 @@ def _action_readers(directory: Directory) -> dict[str, Callable[[Any], Any]]:
 
     return {"department": department, "owner": rv.address, "cc": cc, "cc_head": rv.boolean,
             "id_prefix": rv.prefix, "ack_template": rv.template, "notify_template": rv.template,
-            "problem_type": rv.one_of(PROBLEM_TYPES), "deadlines": rv.deadlines}
+            "problem_type": rv.one_of(PROBLEM_TYPES), "deadlines": rv.deadlines,
+            "archive_class": _archive_class}
+
+
+def _archive_class(value: Any) -> str:
+    return ARCHIVE_CLASS_WORDS[rv.one_of(tuple(ARCHIVE_CLASS_WORDS))(value)]
 
 
 def _rules(

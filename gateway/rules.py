@@ -128,6 +128,7 @@ class Actions:
     notify_template: str | None = None
     problem_type: str | None = None
     deadlines: Mapping[str, Mapping[str, str]] | None = None  # like config's [deadlines]
+    archive_class: str | None = None  # ordinary | important | classified
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +228,7 @@ class Decision:
     trace: tuple[Outcome, ...]
     department_reason: str = ""
     deadlines: Mapping[str, Mapping[str, str]] | None = None  # the rule's overrides, if any
+    archive_class: str | None = None
 
     def explain(self) -> list[str]:
         """The lines a person reads: each rule's fate, then what was decided and why."""
@@ -266,6 +268,7 @@ class Decision:
             "rule_file": self.rule_file,
             "rule_version": self.rule_version,
             "trace": [o.as_dict() for o in self.trace],
+            "archive_class": self.archive_class,
         }
 
 
@@ -357,4 +360,5 @@ def _decide(
         trace=trace,
         department_reason=reason,
         deadlines=_first(matched, "deadlines"),
+        archive_class=_first(matched, "archive_class"),
     )

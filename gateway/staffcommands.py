@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from . import archive
 from .commands import Command
 from .lifecycle import Event, status_event
 from .loopmail import ReplyContext
@@ -53,10 +54,15 @@ def set_resolution(ctx: ReplyContext, command: Command) -> None:
     ctx.log("resolution", f"解决方案: {command.value}")
 
 
+def set_archive_class(ctx: ReplyContext, command: Command) -> None:
+    archive.set_archive_class(ctx.session, ctx.record, command.value, ctx.actor, ctx.now)
+
+
 HANDLERS: dict[str, Handler] = {
     "status": set_status,
     "owner": set_owner,
     "urgency": set_urgency,
     "note": add_note,
     "resolution": set_resolution,
+    "archive_class": set_archive_class,
 }

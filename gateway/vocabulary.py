@@ -58,3 +58,15 @@ DEPARTMENT_MAX_LENGTH = 12
 
 # Between department and title: ASCII hyphen, full-width hyphen, dashes.
 TITLE_SEPARATORS = "-－—–―‐"
+
+# 归档类别 (seed 003): the words staff and rule files write, to the stable class keys.
+ARCHIVE_CLASS_WORDS: dict[str, str] = {
+    "普通": "ordinary", "一般": "ordinary", "ordinary": "ordinary",
+    "重要": "important", "important": "important",
+    "涉密": "classified", "机密": "classified", "機密": "classified", "classified": "classified",
+}
+ARCHIVE_CLASS_LABELS: dict[str, str] = {
+    "ordinary": "普通", "important": "重要", "classified": "涉密",
+}
+# 归档分类: internal threads and those with outside parties are filed apart (seed 003).
+ARCHIVE_CATEGORY_LABELS: dict[str, str] = {"internal": "内部", "external": "外部"}

@@ -399,3 +399,11 @@ def test_customer_follow_up_reaches_the_owner_with_the_original(loop):
     assert "故障代码 E-42" in text_of(forward.message)
     assert any(p.get_content_type() == "message/rfc822" for p in forward.message.walk())
     assert loop.record().status == "open"
+
+
+def test_archive_class_command_sets_the_class_that_decides_retention(loop):
+    loop.open_record()
+    loop.staff("归档类别: 重要", "archive-class@corp.example")
+    record = loop.record()
+    assert record.archive_class == "important"
+    assert ("archive_class", "归档类别设为 重要") in [(k, t) for k, t in loop.log()]

@@ -100,6 +100,9 @@ class Record(Base):
     rule_version: Mapped[str | None] = mapped_column(String(64))
     # The routing rule's [deadlines] overrides, kept so a re-grade computes with the same policy.
     deadline_overrides: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    archive_class: Mapped[str | None] = mapped_column(String(16))  # ordinary|important|classified
+    archived_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    purged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # raw mail, personal data gone
 
     mails: Mapped[list[Mail]] = relationship(back_populates="record", order_by="Mail.id")
     log: Mapped[list[LogEntry]] = relationship(back_populates="record", order_by="LogEntry.id")
