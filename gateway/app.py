@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from email.utils import parseaddr
+from functools import partial
 
 from .config import Settings
 from .db import repo
 from .db.engine import make_engine, make_sessionmaker, upgrade
+from .faults import FaultInjector
 from .identity import Identity
+from .loops import AutoReplyCap
 from .model import Address
+from .notices import tell_admin_of_dead_letter
 from .outbox import FlushResult, OutboxSender
 from .pipeline import Result, Services, process
 from .render import Renderer
@@ -38,7 +42,8 @@ class Gateway:
     ):
         self.settings = settings
         self.clock = clock
-        self.engine = make_engine(settings.database_url)
+        self.engine = make_engine(settings.database_url,
+                                  busy_timeout=settings.database.busy_timeout)
         upgrade(self.engine)
         self.sessions = make_sessionmaker(self.engine)
         self._rules = load_rules(settings.gateway.rules_dir)
@@ -55,11 +60,17 @@ class Gateway:
             calendar=self.calendar,
             policy=DeadlinePolicy.from_mapping(settings.deadlines),
             identity=self.identity,
+            faults=faults or FaultInjector(settings.fault_rules),
+            auto_reply_cap=AutoReplyCap(
+                settings.loops.auto_reply_limit,
+                timedelta(minutes=settings.loops.auto_reply_window_minutes),
+            ),
+            max_size=int(settings.mailbox.max_size_mb * 1024 * 1024),
         )
-        if faults is not None:
-            self.services.faults = faults
         self.sender = OutboxSender(
-            self.sessions, settings.smtp, settings.smtp.password("smtp")
+            self.sessions, settings.smtp, settings.smtp.password("smtp"),
+            on_dead=partial(tell_admin_of_dead_letter, services=self.services),
+            faults=self.services.faults,
         )
 
     @property
@@ -69,7 +80,7 @@ class Gateway:
     def make_source(self) -> Source:
         from .sources.factory import make_source
 
-        return make_source(self.settings, self.sessions, self.clock)
+        return make_source(self.settings, self.sessions, self.clock, self.services.faults)
 
     def ingest(self, fetched: FetchedMail) -> Result:
         return process(self.services, fetched, self.clock())

@@ -9,6 +9,7 @@ import threading
 from types import FrameType
 
 import schedule
+from sqlalchemy.exc import OperationalError
 
 from .app import Gateway
 from .errors import MailboxError
@@ -64,10 +65,14 @@ class Daemon:
                 self.scheduler.run_pending()
                 if not self.stopping.is_set():
                     source.wait(WAIT_SLICE)
-            except MailboxError as exc:
+            except (MailboxError, OperationalError) as exc:
+                # The mailbox is gone, or the database is locked or away: either way the
+                # uncommitted mails stay in the folder and a fresh connection hands them out.
                 failures += 1
                 delay = _reconnect_delay(failures)
-                log.warning("mailbox unavailable (%s); reconnecting in %.1fs", exc, delay)
+                what = "mailbox" if isinstance(exc, MailboxError) else "database"
+                log.warning("%s unavailable (%s); retrying in %.1fs", what,
+                            _first_line(exc), delay)
                 if source is not None:
                     source.close()
                 source = None
@@ -88,6 +93,10 @@ class Daemon:
                 log.exception("outbox flush failed; will retry")
             if self.stopping.is_set():
                 return
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def _reconnect_delay(failures: int) -> float:

@@ -11,12 +11,13 @@ from datetime import datetime, timedelta
 
 import aiosmtplib
 from pydantic import SecretStr
-from sqlalchemy.orm import selectinload, sessionmaker, undefer
+from sqlalchemy.orm import Session, selectinload, sessionmaker, undefer
 
 from .config import SmtpSettings
 from .db import repo
 from .db.models import Mail, Outbox
 from .errors import SmtpPermanentError, SmtpTemporaryError
+from .faults import no_faults
 
 log = logging.getLogger(__name__)
 
@@ -72,13 +73,15 @@ class OutboxSender:
         password: SecretStr | None,
         *,
         rng: random.Random | None = None,
-        on_dead: Callable[[int, str], None] | None = None,
+        on_dead: Callable[[Session, int, str, datetime], None] | None = None,
+        faults: Callable[[str], None] = no_faults,
     ):
         self._sessions = sessions
         self._settings = settings
         self._password = password
         self._rng = rng or random.Random()
         self._on_dead = on_dead
+        self._faults = faults
 
     def flush(self, now: datetime, limit: int = 1000) -> FlushResult:
         """Send everything due at `now`; blocking wrapper for the CLI and the daemon thread."""
@@ -91,6 +94,9 @@ class OutboxSender:
             if not jobs:
                 return result
             outcome = await self._send_all(jobs)
+            if outcome.sent:
+                # The window where a crash sends a mail twice (with the same Message-ID).
+                self._faults("after_smtp_accept")
             self._record(outcome, jobs, now)
             result.sent += outcome.sent
             result.retried += outcome.retried
@@ -170,9 +176,9 @@ class OutboxSender:
                                 self._settings.backoff_max, self._rng)
                 repo.mark_retry(session, outbox_id, str(error), now + delay, dead=dead)
                 (outcome.dead if dead else outcome.retried).append(outbox_id)
-        for outbox_id in outcome.dead:
-            if self._on_dead:
-                self._on_dead(outbox_id, str(outcome.failed[outbox_id]))
+                if dead and self._on_dead:
+                    # Same transaction as the dead mark: the admin is told exactly once.
+                    self._on_dead(session, outbox_id, str(error), now)
 
 
 @dataclass

@@ -12,11 +12,12 @@ from enum import StrEnum
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import records
+from . import notices, records
 from .db import repo
 from .db.models import Mail
 from .errors import ParseError
 from .identity import Identity
+from .loops import AutoReplyCap
 from .model import AutoKind, InboundMail
 from .parse import parse_mail
 from .render import Renderer
@@ -59,6 +60,8 @@ class Services:
     policy: DeadlinePolicy
     identity: Identity
     faults: Callable[[str], None] = field(default=lambda point: None)
+    auto_reply_cap: AutoReplyCap = AutoReplyCap()
+    max_size: int = 25 * 1024 * 1024  # bytes; what an oversize notice names as the limit
 
 
 def process(services: Services, fetched: FetchedMail, now: datetime) -> Result:
@@ -100,7 +103,10 @@ def _store(
     if repo.inbound_exists(session, mail.message_id):
         return Result(Action.DUPLICATE, reason=f"Message-ID <{mail.message_id}> already stored")
     if fetched.truncated:
-        return _quarantine_in(session, fetched, digest, mail, "oversize: only headers fetched", now)
+        result = _quarantine_in(session, fetched, digest, mail,
+                                f"oversize: {fetched.size} bytes, only headers fetched", now)
+        notices.tell_sender_of_oversize(session, services, mail, fetched.size, now)
+        return result
     rules = services.rules()
     tag = parse_subject(mail.subject, rules.directory.names)
     existing = records.thread_of(session, tag, mail)

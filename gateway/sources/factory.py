@@ -14,7 +14,12 @@ from .imap import ImapSettings, ImapSource
 from .maildir import MaildirSource
 
 
-def make_source(settings: Settings, sessions: sessionmaker, clock: Callable[[], datetime]) -> Source:
+def make_source(
+    settings: Settings,
+    sessions: sessionmaker,
+    clock: Callable[[], datetime],
+    faults: Callable[[str], None] = lambda point: None,
+) -> Source:
     box = settings.mailbox
     if box.kind == "maildir":
         return MaildirSource(settings.maildir_path)
@@ -45,4 +50,4 @@ def make_source(settings: Settings, sessions: sessionmaker, clock: Callable[[], 
         with sessions.begin() as session:
             repo.save_checkpoint(session, key, point, clock())
 
-    return ImapSource(imap, load, save)
+    return ImapSource(imap, load, save, faults=faults)

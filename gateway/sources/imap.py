@@ -82,11 +82,13 @@ class ImapSource:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        faults: Callable[[str], None] = lambda point: None,
     ):
         self.settings = settings
         self.name = f"imap:{settings.user}@{settings.host}/{settings.folder}"
         self._load, self._save = checkpoint_load, checkpoint_save
         self._clock, self._sleep = clock, sleep
+        self._faults = faults
         self._client: IMAPClient | None = None
         self._uidvalidity = 0
         self._checkpoint = Checkpoint(0, 0)
@@ -115,6 +117,7 @@ class ImapSource:
             for outcome, uids in groups.items():
                 if uids:
                     self._file_away(client, outcome, uids)
+        self._faults("after_move")
         settled = [uid for uids in groups.values() for uid in uids]
         if settled:
             self._advance(max(settled))
