@@ -39,6 +39,7 @@ class Daemon:
     def run(self) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self.stop)
+        self._outbox_wake.set()  # mail queued before a crash or a restart goes out at once
         sender = threading.Thread(target=self._send_loop, name="outbox", daemon=True)
         sender.start()
         log.info("gateway running: mailbox %s, database %s", self.gateway.settings.mailbox.kind,
