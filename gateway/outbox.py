@@ -149,6 +149,17 @@ class OutboxSender:
         finally:
             await _quietly_close(client)
 
+    def check(self) -> None:
+        """Connect, greet, log in and quit, or raise SmtpTemporaryError (for `health`)."""
+        async def probe() -> None:
+            client = await self._connect()
+            await _quietly_close(client)
+
+        try:
+            asyncio.run(probe())
+        except Exception as exc:  # noqa: BLE001 - every failure is classified
+            raise SmtpTemporaryError(str(classify(exc))) from exc
+
     async def _connect(self) -> aiosmtplib.SMTP:
         s = self._settings
         client = aiosmtplib.SMTP(

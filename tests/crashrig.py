@@ -52,7 +52,7 @@ class Figures:
 
 
 class CrashRig:
-    def __init__(self, base: Path, account: ImapAccount, smtp: SmtpCapture):
+    def __init__(self, base: Path, account: ImapAccount, smtp: SmtpCapture, extra: str = ""):
         self.base = Path(base)
         self.account, self.smtp = account, smtp
         self.base.mkdir(parents=True, exist_ok=True)
@@ -62,7 +62,7 @@ class CrashRig:
         self.process: subprocess.Popen | None = None
         self.appended: list[str] = []
         self.exits: list[int] = []
-        self.config.write_text(self._config_text(), encoding="utf-8")
+        self.config.write_text(self._config_text() + extra, encoding="utf-8")
 
     def _config_text(self) -> str:
         a, s = self.account, self.smtp

@@ -130,6 +130,11 @@ class ImapSource:
                     return self._idle(client, timeout)
         return self._poll(timeout)
 
+    def check(self) -> None:
+        """Log in and select the folder, or raise MailboxError saying why (for `health`)."""
+        with self._guard("check"):
+            self._connected()
+
     def close(self) -> None:
         client, self._client = self._client, None
         if client is None:
