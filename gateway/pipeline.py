@@ -75,6 +75,9 @@ def process(services: Services, fetched: FetchedMail, now: datetime) -> Result:
         mail = parse_mail(fetched.raw)
     except ParseError as exc:
         return _quarantine(services, fetched, digest, None, f"unparseable: {exc}", now)
+    except Exception as exc:  # noqa: BLE001 - a parser bug must not stop the mailbox
+        log.exception("parser failed on %s; quarantining it", fetched.key)
+        return _quarantine(services, fetched, digest, None, f"parser failed: {exc!r}", now)
     services.faults("after_parse")
     try:
         with services.sessions.begin() as session:
