@@ -52,7 +52,9 @@ class Figures:
 
 
 class CrashRig:
-    def __init__(self, base: Path, account: ImapAccount, smtp: SmtpCapture, extra: str = ""):
+    # extra: TOML appended to the config; lines before a [table] header land in [smtp].
+    def __init__(self, base: Path, account: ImapAccount, smtp: SmtpCapture, extra: str = "",
+                 env: dict[str, str] | None = None):
         self.base = Path(base)
         self.account, self.smtp = account, smtp
         self.base.mkdir(parents=True, exist_ok=True)
@@ -61,6 +63,7 @@ class CrashRig:
         self.log_path = self.base / "daemon.log"
         self.process: subprocess.Popen | None = None
         self.appended: list[str] = []
+        self.env = dict(env or {})
         self.exits: list[int] = []
         self.config.write_text(self._config_text() + extra, encoding="utf-8")
 
@@ -105,15 +108,17 @@ backoff_max = 2
 
     # --- the daemon ---------------------------------------------------------------------------
 
-    def start(self, faults: str = "") -> subprocess.Popen:
+    def start(self, faults: str = "", *options: str) -> subprocess.Popen:
         assert self.process is None or self.process.poll() is not None
-        env = {**os.environ, "PYTHONPATH": str(ROOT), PASSWORD_ENV: self.account.password}
+        env = {**os.environ, "PYTHONPATH": str(ROOT), PASSWORD_ENV: self.account.password,
+               **self.env}
         env.pop("GATEWAY_FAULTS", None)
         if faults:
             env["GATEWAY_FAULTS"] = faults
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "gateway.cli", "--config", str(self.config), "run"],
+                [sys.executable, "-m", "gateway.cli", "--config", str(self.config), *options,
+                 "run"],
                 cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
             )
         return self.process

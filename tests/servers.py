@@ -301,9 +301,12 @@ class CapturedMail:
 class SmtpCapture:
     """An aiosmtpd server in a thread that keeps every mail it accepts."""
 
-    def __init__(self, port: int | None = None):
+    def __init__(self, port: int | None = None, credentials: tuple[str, str] | None = None,
+                 **controller_options):
         self.host = HOST
         self.port = port or free_port()
+        self.credentials = credentials  # (user, password): AUTH required, over plaintext too
+        self._options = controller_options  # e.g. ssl_context or tls_context for TLS tests
         self.refused = 0  # DATA commands answered with the forced code
         self._messages: list[CapturedMail] = []
         self._cond = threading.Condition()
@@ -322,8 +325,11 @@ class SmtpCapture:
 
     def start(self) -> Self:
         if self._controller is None:
+            auth = {} if self.credentials is None else {
+                "authenticator": self._authenticate, "auth_required": True,
+                "auth_require_tls": False}
             controller = Controller(_CaptureHandler(self), hostname=self.host, port=self.port,
-                                    enable_SMTPUTF8=True)
+                                    enable_SMTPUTF8=True, **auth, **self._options)
             controller.start()
             self._controller = controller
         return self
@@ -332,6 +338,13 @@ class SmtpCapture:
         controller, self._controller = self._controller, None
         if controller is not None:
             controller.stop()
+
+    def _authenticate(self, server, session, envelope, mechanism, auth_data):
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+
+        ok = isinstance(auth_data, LoginPassword) and (
+            auth_data.login.decode(), auth_data.password.decode()) == self.credentials
+        return AuthResult(success=ok)
 
     def clear(self) -> None:
         with self._cond:
