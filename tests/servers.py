@@ -108,10 +108,12 @@ class Dovecot:
     """A private Dovecot: its own config, users, mail and port under `base_dir`."""
 
     def __init__(self, base_dir: Path, users: dict[str, str] | None = None,
-                 port: int | None = None):
+                 port: int | None = None, tls: tuple[Path, Path] | None = None):
         self.base_dir = Path(base_dir)
         self.users = dict(users or {})
         self.port = port or free_port()
+        self.tls = tls  # (certificate, key): STARTTLS on `port` and implicit TLS on `ssl_port`
+        self.ssl_port = free_port() if tls else 0
         self.host = HOST
         self._process: subprocess.Popen | None = None
         self._lock = threading.Lock()
@@ -233,7 +235,7 @@ state_dir = {self.base_dir / "state"}
 log_path = {self.log_path}
 protocols = imap
 listen = {HOST}
-ssl = no
+{self._ssl_settings()}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_login_user = dovenull
@@ -260,10 +262,17 @@ service imap-login {{
     port = {self.port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = {HOST}
+    port = {self.ssl_port}
   }}
 }}
 """
+
+    def _ssl_settings(self) -> str:
+        if self.tls is None:
+            return "ssl = no"
+        cert, key = self.tls
+        return f"ssl = yes\nssl_cert = <{cert}\nssl_key = <{key}\nssl_min_protocol = TLSv1.2"
 
     def _log_tail(self, lines: int = 20) -> str:
         early = self.output_path.read_text(encoding="utf-8", errors="replace")

@@ -410,6 +410,9 @@ def _uid_set(uids: Iterable[int]) -> str:
 
 
 def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        # Socket and TLS errors carry an errno first ("1", "111"): the text is what tells.
+        return str(exc.strerror)
     text = exc.args[0] if exc.args else type(exc).__name__
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
