@@ -10,7 +10,7 @@ from email.mime.text import MIMEText
 import pytest
 from crashrig import CrashRig
 from servers import SmtpCapture
-from test_mail_loop import clock, gateway, gbk_mail, settings  # noqa: F401 - shared fixtures
+from test_mail_loop import clock, gateway, settings  # noqa: F401 - shared fixtures
 
 from gateway.sources.base import FetchedMail
 
