@@ -42,8 +42,9 @@ def test_a_crash_at_each_point_loses_nothing_and_only_smtp_accept_sends_twice(ri
     assert figures.queued == 2 * MAILS  # an acknowledgement and a notice each, no twin
     assert (figures.unsent, figures.strangers) == (0, 0)
     if point == "after_smtp_accept":
-        # Sent, then killed before the commit: sent again, under the same Message-ID.
-        assert figures.duplicates > 0
+        # Sent, then killed before the commit: sent again, under the same Message-ID; at most
+        # one mail per SMTP connection (smtp.connections = 4) is in that window.
+        assert 1 <= figures.duplicates <= 4
     else:
         assert figures.duplicates == 0
 
