@@ -8,7 +8,7 @@ import time
 
 import pytest
 from crashrig import CrashRig
-from servers import CuttingProxy
+from proxy import CuttingProxy
 from sqlalchemy import select
 from test_mail_loop import clock, gbk_mail, settings  # noqa: F401 - shared fixtures
 
