@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from email.utils import parseaddr
+from functools import partial
 from typing import TYPE_CHECKING
 
 from . import reminders
@@ -15,10 +16,12 @@ from .config import Settings
 from .errors import ConfigError
 from .db import repo
 from .db.engine import make_engine, make_sessionmaker, upgrade
+from .faults import FaultInjector
 from .identity import Identity
+from .loops import AutoReplyCap
 from .model import Address, Urgency
-from .reminders import CheckResult
 from .pipeline import Result, Services, process, process_many
+from .reminders import CheckResult
 from .render import Renderer
 from .rules import RuleSet, load_rules
 from .sources.base import FetchedMail, Source
@@ -51,7 +54,8 @@ class Gateway:
     ):
         self.settings = settings
         self.clock = clock
-        self.engine = make_engine(settings.database_url)
+        self.engine = make_engine(settings.database_url,
+                                  busy_timeout=settings.database.busy_timeout)
         if migrate:
             upgrade(self.engine)
         self.sessions = make_sessionmaker(self.engine)
@@ -70,11 +74,14 @@ class Gateway:
             policy=_deadline_policy(settings),
             identity=self.identity,
             loop=LoopPolicy.from_settings(settings),
+            faults=faults or FaultInjector(settings.fault_rules),
+            auto_reply_cap=AutoReplyCap(
+                settings.loops.auto_reply_limit,
+                timedelta(minutes=settings.loops.auto_reply_window_minutes),
+            ),
+            max_size=int(settings.mailbox.max_size_mb * 1024 * 1024),
         )
-        if faults is not None:
-            self.services.faults = faults
         self._sender: OutboxSender | None = None
-
         self.chase_policy = _chase_policy(settings)
 
     def chase(self) -> CheckResult:
@@ -92,7 +99,7 @@ class Gateway:
     def make_source(self) -> Source:
         from .sources.factory import make_source
 
-        return make_source(self.settings, self.sessions, self.clock)
+        return make_source(self.settings, self.sessions, self.clock, self.services.faults)
 
     def ingest(self, fetched: FetchedMail) -> Result:
         return process(self.services, fetched, self.clock())
@@ -119,10 +126,13 @@ class Gateway:
     def sender(self) -> OutboxSender:
         # Built on first use: the daemon sends from its own process and never loads SMTP here.
         if self._sender is None:
+            from .notices import tell_admin_of_dead_letter
             from .outbox import OutboxSender
 
             self._sender = OutboxSender(
-                self.sessions, self.settings.smtp, self.settings.smtp.password("smtp")
+                self.sessions, self.settings.smtp, self.settings.smtp.password("smtp"),
+                on_dead=partial(tell_admin_of_dead_letter, services=self.services),
+                faults=self.services.faults,
             )
         return self._sender
     def close_waiting(self) -> list[str]:

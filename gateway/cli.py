@@ -43,6 +43,10 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the daemon: watch the mailbox, send, schedule")
     run.set_defaults(handler=_run)
 
+    health = sub.add_parser("health", help="check mailbox, SMTP, database and outbox; exit 69 "
+                            "when one fails (for monitoring and systemd)")
+    health.set_defaults(handler=_health)
+
     poll = sub.add_parser("poll", help="process what waits in the mailbox, send, exit")
     poll.add_argument("--once", action="store_true", required=True)
     poll.set_defaults(handler=_poll)
@@ -111,6 +115,16 @@ def _run(args: argparse.Namespace) -> int:
 
     Daemon(_gateway(args)).run()
     return 0
+
+
+def _health(args: argparse.Namespace) -> int:
+    from .app import utc_now
+    from .health import UNHEALTHY, run_checks
+
+    checks = run_checks(_settings(args), utc_now())
+    for check in checks:
+        print(check)
+    return 0 if all(c.ok for c in checks) else UNHEALTHY
 
 
 def _poll(args: argparse.Namespace) -> int:

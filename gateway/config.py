@@ -20,8 +20,10 @@ from pydantic import (
 )
 
 from .errors import ConfigError
+from .faults import FaultRule, parse_faults
 
 CONFIG_ENV = "GATEWAY_CONFIG"
+FAULTS_ENV = "GATEWAY_FAULTS"  # tests only: crash points, e.g. "after_commit:0.1,after_move:3"
 
 TlsMode = Literal["none", "starttls", "ssl"]
 
@@ -108,6 +110,19 @@ class SmtpSettings(_Credentials):
 
 class DatabaseSettings(_Section):
     url: str | None = None  # None: SQLite file under storage_dir
+    busy_timeout: float = Field(default=30.0, gt=0)  # seconds SQLite waits for a lock
+
+
+class MailLoopSettings(_Section):
+    """[loops]: how many automatic replies one sender may get, so two robots stop."""
+
+    auto_reply_limit: int = Field(default=5, ge=0)  # automatic replies per sender and window
+    auto_reply_window_minutes: float = Field(default=60.0, gt=0)
+
+
+class HealthSettings(_Section):
+    outbox_stuck_minutes: float = Field(default=60.0, gt=0)  # oldest pending mail older: stuck
+    timeout: float = Field(default=10.0, gt=0)  # seconds per server probe
 
 
 class GatewaySettings(_Section):
@@ -241,7 +256,20 @@ class Settings(_Section):
     archive: ArchiveSettings = ArchiveSettings()
     reports: ReportSettings = ReportSettings()
     metrics: MetricsSettings = MetricsSettings()
+    loops: MailLoopSettings = MailLoopSettings()
+    health: HealthSettings = HealthSettings()
+    faults: str = ""  # from $GATEWAY_FAULTS only; validated into fault_rules
     source: Path | None = None  # the file these came from, for messages
+
+    @field_validator("faults")
+    @classmethod
+    def _known_faults(cls, value: str) -> str:
+        parse_faults(value)
+        return value
+
+    @property
+    def fault_rules(self) -> tuple[FaultRule, ...]:
+        return parse_faults(self.faults)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -279,6 +307,9 @@ def load_settings(path: Path | None = None, *, overrides: dict[str, Any] | None 
     if path is not None:
         data = _read_toml(path)
         _resolve_paths(data, path.resolve().parent)
+    data.pop("faults", None)  # a crash switch never lives in a config file
+    if os.environ.get(FAULTS_ENV):
+        data["faults"] = os.environ[FAULTS_ENV]
     for section, values in (overrides or {}).items():
         data.setdefault(section, {}).update(values)
     return _validate(data, path)

@@ -5,15 +5,18 @@ from __future__ import annotations
 import gc
 import logging
 import multiprocessing
+import os
 import random
 import signal
 import threading
 from types import FrameType
 
 import schedule
+from sqlalchemy.exc import OperationalError
 
 from .app import Gateway
 from .errors import MailboxError
+from .faults import FAULT_EXIT
 from .outbox_runner import run_sender
 from .scheduler import Jobs
 from .sources.base import Source
@@ -52,6 +55,7 @@ class Daemon:
     def run(self) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self.stop)
+        self._outbox_wake.set()  # mail queued before a crash or a restart goes out at once
         self._start_sender()
         log.info("gateway running: mailbox %s, database %s", self.gateway.settings.mailbox.kind,
                  self.gateway.engine.url.render_as_string(hide_password=True))
@@ -76,9 +80,14 @@ class Daemon:
         self._sender.start()
 
     def _supervise_sender(self) -> None:
-        if self._sender is not None and not self._sender.is_alive() and not self.stopping.is_set():
-            log.error("outbox sender exited with code %s; restarting it", self._sender.exitcode)
-            self._start_sender()
+        if self._sender is None or self._sender.is_alive() or self.stopping.is_set():
+            return
+        if self._sender.exitcode == FAULT_EXIT:
+            # A fault injected in the sender stands for a crash of the whole gateway.
+            log.error("outbox sender killed by an injected fault; the gateway goes down with it")
+            os._exit(FAULT_EXIT)
+        log.error("outbox sender exited with code %s; restarting it", self._sender.exitcode)
+        self._start_sender()
 
     def _stop_sender(self) -> None:
         if self._sender is None:
@@ -105,16 +114,24 @@ class Daemon:
                 self.scheduler.run_pending()
                 if not self.stopping.is_set():
                     source.wait(WAIT_SLICE)
-            except MailboxError as exc:
+            except (MailboxError, OperationalError) as exc:
+                # The mailbox is gone, or the database is locked or away: either way the
+                # uncommitted mails stay in the folder and a fresh connection hands them out.
                 failures += 1
                 delay = _reconnect_delay(failures)
-                log.warning("mailbox unavailable (%s); reconnecting in %.1fs", exc, delay)
+                what = "mailbox" if isinstance(exc, MailboxError) else "database"
+                log.warning("%s unavailable (%s); retrying in %.1fs", what,
+                            _first_line(exc), delay)
                 if source is not None:
                     source.close()
                 source = None
                 self.stopping.wait(delay)
         if source is not None:
             source.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def _reconnect_delay(failures: int) -> float:

@@ -11,12 +11,13 @@ from datetime import datetime, timedelta
 
 import aiosmtplib
 from pydantic import SecretStr
-from sqlalchemy.orm import selectinload, sessionmaker, undefer
+from sqlalchemy.orm import Session, selectinload, sessionmaker, undefer
 
 from .config import SmtpSettings
 from .db import repo
 from .db.models import Mail, Outbox
 from .errors import SmtpPermanentError, SmtpTemporaryError
+from .faults import no_faults
 
 log = logging.getLogger(__name__)
 
@@ -76,13 +77,15 @@ class OutboxSender:
         password: SecretStr | None,
         *,
         rng: random.Random | None = None,
-        on_dead: Callable[[int, str], None] | None = None,
+        on_dead: Callable[[Session, int, str, datetime], None] | None = None,
+        faults: Callable[[str], None] = no_faults,
     ):
         self._sessions = sessions
         self._settings = settings
         self._password = password
         self._rng = rng or random.Random()
         self._on_dead = on_dead
+        self._faults = faults
 
     def flush(self, now: datetime, limit: int = FLUSH_BATCH) -> FlushResult:
         """Send everything due at `now`; blocking wrapper for the CLI and the daemon thread."""
@@ -94,7 +97,7 @@ class OutboxSender:
             jobs = self._due(now, limit)
             if not jobs:
                 return result
-            outcome = await self._send_all(jobs)
+            outcome = await self._send_all(jobs, now)
             self._record(outcome, jobs, now)
             result.sent += outcome.sent
             result.retried += outcome.retried
@@ -116,16 +119,23 @@ class OutboxSender:
                 for r in rows
             ]
 
-    async def _send_all(self, jobs: list[_Job]) -> _Outcome:
+    async def _send_all(self, jobs: list[_Job], now: datetime) -> _Outcome:
         queue: asyncio.Queue[_Job] = asyncio.Queue()
         for job in jobs:
             queue.put_nowait(job)
         outcome = _Outcome()
+        marker = _SentMarker(lambda ids: self._mark_sent(ids, now))
+        marking = asyncio.create_task(marker.run())
         workers = min(self._settings.connections, len(jobs))
-        await asyncio.gather(*(self._worker(queue, outcome) for _ in range(workers)))
+        try:
+            await asyncio.gather(*(self._worker(queue, outcome, marker) for _ in range(workers)))
+        finally:
+            marker.close()
+            await marking
         return outcome
 
-    async def _worker(self, queue: asyncio.Queue[_Job], outcome: _Outcome) -> None:
+    async def _worker(self, queue: asyncio.Queue[_Job], outcome: _Outcome,
+                      marker: _SentMarker) -> None:
         client: aiosmtplib.SMTP | None = None
         try:
             while not queue.empty():
@@ -135,7 +145,6 @@ class OutboxSender:
                         client = await self._connect()
                     await client.sendmail(job.envelope_from, list(job.recipients), job.raw,
                                           mail_options=_mail_options(job.raw))
-                    outcome.sent.append(job.outbox_id)
                 except Exception as exc:  # noqa: BLE001 - every failure is classified below
                     error = classify(exc)
                     outcome.failed[job.outbox_id] = error
@@ -144,8 +153,23 @@ class OutboxSender:
                         await _quietly_close(client)
                         client = None
                         _drain_as_failed(queue, outcome, error)
+                else:
+                    self._faults("after_smtp_accept")
+                    await marker.add(job.outbox_id)
+                    outcome.sent.append(job.outbox_id)
         finally:
             await _quietly_close(client)
+
+    def check(self) -> None:
+        """Connect, greet, log in and quit, or raise SmtpTemporaryError (for `health`)."""
+        async def probe() -> None:
+            client = await self._connect()
+            await _quietly_close(client)
+
+        try:
+            asyncio.run(probe())
+        except Exception as exc:  # noqa: BLE001 - every failure is classified
+            raise SmtpTemporaryError(str(classify(exc))) from exc
 
     async def _connect(self) -> aiosmtplib.SMTP:
         s = self._settings
@@ -163,10 +187,16 @@ class OutboxSender:
             await client.login(s.user, self._password.get_secret_value())
         return client
 
+    def _mark_sent(self, ids: list[int], now: datetime) -> None:
+        with self._sessions.begin() as session:
+            repo.mark_sent(session, ids, now)
+
     def _record(self, outcome: _Outcome, jobs: list[_Job], now: datetime) -> None:
+        """Failures of one batch: retry later with backoff, or dead-letter."""
+        if not outcome.failed:
+            return
         attempts = {job.outbox_id: job.attempts for job in jobs}
         with self._sessions.begin() as session:
-            repo.mark_sent(session, outcome.sent, now)
             for outbox_id, error in outcome.failed.items():
                 tries = attempts[outbox_id] + 1
                 dead = isinstance(error, SmtpPermanentError) or tries >= self._settings.max_attempts
@@ -174,9 +204,52 @@ class OutboxSender:
                                 self._settings.backoff_max, self._rng)
                 repo.mark_retry(session, outbox_id, str(error), now + delay, dead=dead)
                 (outcome.dead if dead else outcome.retried).append(outbox_id)
-        for outbox_id in outcome.dead:
-            if self._on_dead:
-                self._on_dead(outbox_id, str(outcome.failed[outbox_id]))
+                if dead and self._on_dead:
+                    # Same transaction as the dead mark: the admin is told exactly once.
+                    self._on_dead(session, outbox_id, str(error), now)
+
+
+class _SentMarker:
+    """Commits "sent" right after the server's 250, not once per batch, so a crash can send
+    twice (always with the same Message-ID) at most one mail per connection. The workers
+    waiting at the same moment share one transaction, so SMTP is not slowed to one commit
+    per mail."""
+
+    def __init__(self, mark: Callable[[list[int]], None]):
+        self._mark = mark
+        self._waiting: list[tuple[int, asyncio.Future[None]]] = []
+        self._wake = asyncio.Event()
+        self._closing = False
+
+    def add(self, outbox_id: int) -> asyncio.Future[None]:
+        done = asyncio.get_running_loop().create_future()
+        self._waiting.append((outbox_id, done))
+        self._wake.set()
+        return done
+
+    def close(self) -> None:
+        self._closing = True
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            batch, self._waiting = self._waiting, []
+            if batch:
+                await self._commit(batch)
+            if self._closing and not self._waiting:
+                return
+
+    async def _commit(self, batch: list[tuple[int, asyncio.Future[None]]]) -> None:
+        try:
+            await asyncio.to_thread(self._mark, [outbox_id for outbox_id, _ in batch])
+        except Exception as exc:  # noqa: BLE001 - handed to each waiting worker
+            for _, done in batch:
+                done.set_exception(exc)
+        else:
+            for _, done in batch:
+                done.set_result(None)
 
 
 @dataclass

@@ -5,14 +5,19 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
+import os
 import signal
-from datetime import UTC, datetime
 from typing import Protocol
 
 from .config import Settings
 
 log = logging.getLogger(__name__)
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+PARENT_CHECK = 1.0  # seconds between looks at whether the daemon is still there
 
 
 def run_sender(settings: Settings, wake: EventLike, stop: EventLike, interval: float) -> None:
@@ -20,29 +25,43 @@ def run_sender(settings: Settings, wake: EventLike, stop: EventLike, interval: f
 
     It opens its own database engine: connections inherited from the parent are never used.
     """
-    from .db.engine import make_engine, make_sessionmaker
+    from .app import Gateway
     from .logs import configure
-    from .outbox import OutboxSender
 
     # The parent decides when to stop; a terminal's Ctrl-C reaches the whole process group.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda *_: (stop.set(), wake.set()))
+    parent = os.getppid()
+    _die_with_parent()
     configure(settings.logging)
-    engine = make_engine(settings.database_url)
-    sender = OutboxSender(make_sessionmaker(engine), settings.smtp, settings.smtp.password("smtp"))
+    # A whole gateway, for what sending may cause: a dead letter queues the admin's notice.
+    gateway = Gateway(settings, migrate=False)
     try:
-        while not stop.is_set():
-            wake.wait(interval)
+        while not stop.is_set() and os.getppid() == parent:
+            wake.wait(min(interval, PARENT_CHECK))
             wake.clear()
             try:
-                result = sender.flush(datetime.now(UTC))
+                result = gateway.flush()
                 if result:
                     log.info("outbox: %d sent, %d to retry, %d dead",
                              len(result.sent), len(result.retried), len(result.dead))
             except Exception:  # noqa: BLE001 - the sender must outlive any one failure
                 log.exception("outbox flush failed; will retry")
     finally:
-        engine.dispose()
+        gateway.close()
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this process when the daemon dies, however it dies.
+
+    A daemon killed by SIGKILL runs no cleanup; an orphaned sender would go on sending beside
+    the restarted daemon's new one. Elsewhere the parent check in the loop does the same, late.
+    """
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        log.debug("prctl(PR_SET_PDEATHSIG) unavailable; relying on the parent check")
 
 
 class EventLike(Protocol):

@@ -76,6 +76,15 @@ def parse_mail(raw: bytes) -> InboundMail:
     """Read one mail; raises ParseError only when the bytes are not a mail at all."""
     if not raw or not raw.strip():
         raise ParseError("empty message")
+    try:
+        return _parse(raw)
+    except RecursionError:
+        # The stdlib parser and walk() recurse once per MIME level; thousands of levels
+        # are an attack or a broken generator, not a mail anyone wrote.
+        raise ParseError("MIME parts nested too deep to read") from None
+
+
+def _parse(raw: bytes) -> InboundMail:
     # A pipe or spool may hand over a leading blank line; it would hide every header.
     msg = email.message_from_bytes(raw.lstrip(b"\r\n"), policy=_POLICY)
     defects: dict[str, None] = {}

@@ -12,11 +12,12 @@ from enum import StrEnum
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import closedloop, records
+from . import closedloop, notices, records
 from .db import repo
 from .db.models import Mail
 from .errors import ParseError
 from .identity import Identity
+from .loops import AutoReplyCap
 from .model import AutoKind, InboundMail
 from .parse import parse_mail
 from .render import Renderer
@@ -60,6 +61,8 @@ class Services:
     identity: Identity
     faults: Callable[[str], None] = field(default=lambda point: None)
     loop: closedloop.LoopPolicy = field(default_factory=closedloop.LoopPolicy)
+    auto_reply_cap: AutoReplyCap = AutoReplyCap()
+    max_size: int = 25 * 1024 * 1024  # bytes; what an oversize notice names as the limit
 
 
 def process(services: Services, fetched: FetchedMail, now: datetime) -> Result:
@@ -73,6 +76,9 @@ def process(services: Services, fetched: FetchedMail, now: datetime) -> Result:
         mail = parse_mail(fetched.raw)
     except ParseError as exc:
         return _quarantine(services, fetched, digest, None, f"unparseable: {exc}", now)
+    except Exception as exc:  # noqa: BLE001 - a parser bug must not stop the mailbox
+        log.exception("parser failed on %s; quarantining it", fetched.key)
+        return _quarantine(services, fetched, digest, None, f"parser failed: {exc!r}", now)
     services.faults("after_parse")
     try:
         with services.sessions.begin() as session:
@@ -138,7 +144,10 @@ def _store(
     if repo.inbound_exists(session, mail.message_id):
         return Result(Action.DUPLICATE, reason=f"Message-ID <{mail.message_id}> already stored")
     if fetched.truncated:
-        return _quarantine_in(session, fetched, digest, mail, "oversize: only headers fetched", now)
+        result = _quarantine_in(session, fetched, digest, mail,
+                                f"oversize: {fetched.size} bytes, only headers fetched", now)
+        notices.tell_sender_of_oversize(session, services, mail, fetched.size, now)
+        return result
     rules = services.rules()
     tag = parse_subject(mail.subject, rules.directory.names)
     if session.new and (tag.record_id or mail.in_reply_to or mail.references):

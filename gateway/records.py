@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
+from . import loops
 from .db import repo
 from .db.models import Mail, Record
-from .model import AutoKind, InboundMail, Status, SubjectTag, Urgency
+from .model import InboundMail, Status, SubjectTag, Urgency
 from .render import make_message_id
 from .rules import Decision
 
@@ -19,9 +20,6 @@ if TYPE_CHECKING:
 
 SUMMARY_LENGTH = 200  # 内容摘要 is at most 200 characters (seed 001)
 _SPACE = re.compile(r"\s+")
-
-# Automatic answers go to people only: never to robots, lists or ourselves.
-_NO_ACK = frozenset(AutoKind)
 
 
 def thread_of(session: Session, tag: SubjectTag, mail: InboundMail) -> Record | None:
@@ -138,12 +136,17 @@ def _queue_answers(
 ) -> tuple[str, ...]:
     context = template_context(services, record, mail, decision)
     queued = []
-    if mail.auto not in _NO_ACK and mail.from_addr.addr:
-        reply_to = mail.reply_to[0] if mail.reply_to else mail.from_addr
+    reply_to = mail.reply_to[0] if mail.reply_to else mail.from_addr
+    ack = loops.admit(session, mail, reply_to.addr, services.identity,
+                      services.auto_reply_cap, now, "ack")
+    if ack.allowed:
         queued.append(
             _queue(session, services, record, decision.ack_template, "ack", [reply_to], (),
                    context, mail, None, now)
         )
+    else:
+        repo.add_log(session, record, at=now, kind="no_ack", actor="gateway",
+                     text=f"未发送回执: {ack.reason}")
     notify_to = [*decision.department.mailbox_addresses]
     if decision.owner and decision.owner.addr not in {a.addr for a in notify_to}:
         notify_to.append(decision.owner)

@@ -417,4 +417,10 @@ def sample_context(now: datetime | None = None) -> dict[str, Any]:
         },
         "gateway": {"name": "信息交流网关", "signature": "企业信息交流中心\n电话: 010-12345678",
                     "address": "gateway@corp.example"},
+        # Notices about mail the gateway could not take or could not deliver (notices.py).
+        "problem": {
+            "subject": "【紧急】生产部-设备故障通知", "sender_name": sender.name,
+            "size": 31_457_280, "limit": 26_214_400, "message_id": "NX-2026-001.ack@corp.example",
+            "recipients": (sender.addr,), "error": "550 5.1.1 mailbox unavailable",
+        },
     }

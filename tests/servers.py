@@ -108,10 +108,12 @@ class Dovecot:
     """A private Dovecot: its own config, users, mail and port under `base_dir`."""
 
     def __init__(self, base_dir: Path, users: dict[str, str] | None = None,
-                 port: int | None = None):
+                 port: int | None = None, tls: tuple[Path, Path] | None = None):
         self.base_dir = Path(base_dir)
         self.users = dict(users or {})
         self.port = port or free_port()
+        self.tls = tls  # (certificate, key): STARTTLS on `port` and implicit TLS on `ssl_port`
+        self.ssl_port = free_port() if tls else 0
         self.host = HOST
         self._process: subprocess.Popen | None = None
         self._lock = threading.Lock()
@@ -233,7 +235,7 @@ state_dir = {self.base_dir / "state"}
 log_path = {self.log_path}
 protocols = imap
 listen = {HOST}
-ssl = no
+{self._ssl_settings()}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_login_user = dovenull
@@ -260,10 +262,17 @@ service imap-login {{
     port = {self.port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = {HOST}
+    port = {self.ssl_port}
   }}
 }}
 """
+
+    def _ssl_settings(self) -> str:
+        if self.tls is None:
+            return "ssl = no"
+        cert, key = self.tls
+        return f"ssl = yes\nssl_cert = <{cert}\nssl_key = <{key}\nssl_min_protocol = TLSv1.2"
 
     def _log_tail(self, lines: int = 20) -> str:
         early = self.output_path.read_text(encoding="utf-8", errors="replace")
@@ -301,9 +310,12 @@ class CapturedMail:
 class SmtpCapture:
     """An aiosmtpd server in a thread that keeps every mail it accepts."""
 
-    def __init__(self, port: int | None = None):
+    def __init__(self, port: int | None = None, credentials: tuple[str, str] | None = None,
+                 **controller_options):
         self.host = HOST
         self.port = port or free_port()
+        self.credentials = credentials  # (user, password): AUTH required, over plaintext too
+        self._options = controller_options  # e.g. ssl_context or tls_context for TLS tests
         self.refused = 0  # DATA commands answered with the forced code
         self._messages: list[CapturedMail] = []
         self._cond = threading.Condition()
@@ -322,8 +334,11 @@ class SmtpCapture:
 
     def start(self) -> Self:
         if self._controller is None:
+            auth = {} if self.credentials is None else {
+                "authenticator": self._authenticate, "auth_required": True,
+                "auth_require_tls": False}
             controller = Controller(_CaptureHandler(self), hostname=self.host, port=self.port,
-                                    enable_SMTPUTF8=True)
+                                    enable_SMTPUTF8=True, **auth, **self._options)
             controller.start()
             self._controller = controller
         return self
@@ -332,6 +347,13 @@ class SmtpCapture:
         controller, self._controller = self._controller, None
         if controller is not None:
             controller.stop()
+
+    def _authenticate(self, server, session, envelope, mechanism, auth_data):
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+
+        ok = isinstance(auth_data, LoginPassword) and (
+            auth_data.login.decode(), auth_data.password.decode()) == self.credentials
+        return AuthResult(success=ok)
 
     def clear(self) -> None:
         with self._cond:
@@ -387,3 +409,4 @@ class _CaptureHandler:
 
     async def handle_DATA(self, server, session, envelope) -> str:
         return self._capture._answer(envelope.mail_from, envelope.rcpt_tos, envelope.content)
+

@@ -231,3 +231,16 @@ def _refuse_log_changes(session: Session, flush_context: Any, instances: Any) ->
     for obj in (*session.dirty, *session.deleted):
         if isinstance(obj, LogEntry) and (obj in session.deleted or session.is_modified(obj)):
             raise AppendOnlyViolation(f"log entry {obj.id} of {obj.record_id} is append-only")
+
+
+class AutoReply(Base):
+    """One automatic answer sent to an address; counted to cap replies per sender and hour."""
+
+    __tablename__ = "auto_replies"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    addr: Mapped[str] = mapped_column(String(320))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    kind: Mapped[str] = mapped_column(String(32))  # the template that answered
+
+    __table_args__ = (Index("ix_auto_replies_addr_at", "addr", "at"),)

@@ -14,12 +14,33 @@ from .imap import ImapSettings, ImapSource
 from .maildir import MaildirSource
 
 
-def make_source(settings: Settings, sessions: sessionmaker, clock: Callable[[], datetime]) -> Source:
+def make_source(
+    settings: Settings,
+    sessions: sessionmaker,
+    clock: Callable[[], datetime],
+    faults: Callable[[str], None] = lambda point: None,
+) -> Source:
     box = settings.mailbox
     if box.kind == "maildir":
         return MaildirSource(settings.maildir_path)
+    imap = imap_settings(settings)
+    key = f"imap:{box.user}@{box.host}/{box.folder}"
+
+    def load() -> Checkpoint | None:
+        with sessions() as session:
+            return repo.load_checkpoint(session, key)
+
+    def save(point: Checkpoint) -> None:
+        with sessions.begin() as session:
+            repo.save_checkpoint(session, key, point, clock())
+
+    return ImapSource(imap, load, save, faults=faults)
+
+
+def imap_settings(settings: Settings, timeout: float = 60.0) -> ImapSettings:
+    box = settings.mailbox
     password = box.password("mailbox")
-    imap = ImapSettings(
+    return ImapSettings(
         host=box.host,
         port=box.effective_port,
         tls=box.tls,
@@ -34,15 +55,5 @@ def make_source(settings: Settings, sessions: sessionmaker, clock: Callable[[], 
         max_size=int(box.max_size_mb * 1024 * 1024),
         batch=box.batch,
         ca_file=box.ca_file,
+        timeout=timeout,
     )
-    key = f"imap:{box.user}@{box.host}/{box.folder}"
-
-    def load() -> Checkpoint | None:
-        with sessions() as session:
-            return repo.load_checkpoint(session, key)
-
-    def save(point: Checkpoint) -> None:
-        with sessions.begin() as session:
-            repo.save_checkpoint(session, key, point, clock())
-
-    return ImapSource(imap, load, save)

@@ -82,11 +82,13 @@ class ImapSource:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        faults: Callable[[str], None] = lambda point: None,
     ):
         self.settings = settings
         self.name = f"imap:{settings.user}@{settings.host}/{settings.folder}"
         self._load, self._save = checkpoint_load, checkpoint_save
         self._clock, self._sleep = clock, sleep
+        self._faults = faults
         self._client: IMAPClient | None = None
         self._uidvalidity = 0
         self._checkpoint = Checkpoint(0, 0)
@@ -115,6 +117,7 @@ class ImapSource:
             for outcome, uids in groups.items():
                 if uids:
                     self._file_away(client, outcome, uids)
+        self._faults("after_move")
         settled = [uid for uids in groups.values() for uid in uids]
         if settled:
             self._advance(max(settled))
@@ -126,6 +129,11 @@ class ImapSource:
                 if client.has_capability("IDLE"):
                     return self._idle(client, timeout)
         return self._poll(timeout)
+
+    def check(self) -> None:
+        """Log in and select the folder, or raise MailboxError saying why (for `health`)."""
+        with self._guard("check"):
+            self._connected()
 
     def close(self) -> None:
         client, self._client = self._client, None
@@ -402,6 +410,9 @@ def _uid_set(uids: Iterable[int]) -> str:
 
 
 def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        # Socket and TLS errors carry an errno first ("1", "111"): the text is what tells.
+        return str(exc.strerror)
     text = exc.args[0] if exc.args else type(exc).__name__
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")

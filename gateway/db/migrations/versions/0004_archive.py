@@ -1,6 +1,6 @@
 """archive: class, archived and purged times on records
 
-Revision ID: 0005
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-24
 """
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import gateway.db.models
 
 
-revision = '0005'
+revision = '0004'
 down_revision = '0003'
 branch_labels = None
 depends_on = None

@@ -1,0 +1,158 @@
+"""Outages against real servers: SMTP down or refusing, IMAP restarted or cut, database locked."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+
+import pytest
+from crashrig import CrashRig
+from proxy import CuttingProxy
+from sqlalchemy import select
+from test_mail_loop import clock, gbk_mail, settings  # noqa: F401 - shared fixtures
+
+from gateway.app import Gateway
+from gateway.db.models import Mail, Outbox
+from gateway.errors import MailboxError
+from gateway.notices import DEAD_LETTER_KIND
+from gateway.pipeline import Action
+
+pytestmark = pytest.mark.integration
+
+ADMIN = "it-admin@corp.example"
+
+
+@pytest.fixture
+def gateway(settings, clock):  # noqa: F811
+    g = settings.gateway.model_copy(update={"admin_address": ADMIN})
+    gateway = Gateway(settings.model_copy(update={"gateway": g}), clock=clock)
+    yield gateway
+    gateway.close()
+
+
+def outbox_rows(gateway) -> list[Outbox]:
+    with gateway.sessions() as session:
+        return session.scalars(select(Outbox).order_by(Outbox.id)).all()
+
+
+def test_smtp_down_then_up_backs_off_exponentially_and_loses_nothing(
+        gateway, clock, smtp_capture):
+    gateway.ingest(_fetched(gbk_mail()))
+    smtp_capture.stop()
+    delays = []
+    for _ in range(3):
+        result = gateway.flush()
+        assert len(result.retried) == 2 and not result.sent
+        dues = [r.next_attempt_at for r in outbox_rows(gateway)]
+        delays += [(due - clock.now).total_seconds() for due in dues]
+        clock.now = max(dues)
+    # backoff_initial = 60 s, doubling, ±20% jitter
+    assert all(48 <= d <= 72 for d in delays[:2])
+    assert all(96 <= d <= 144 for d in delays[2:4])
+    assert all(192 <= d <= 288 for d in delays[4:])
+    assert {r.attempts for r in outbox_rows(gateway)} == {3}
+
+    smtp_capture.start()
+    clock.advance(hours=1)
+    assert len(gateway.flush().sent) == 2
+    assert len(smtp_capture.wait_for(2)) == 2
+    assert not gateway.flush()
+    assert len(smtp_capture.messages) == 2  # nothing twice
+
+
+def test_permanent_refusal_dead_letters_and_tells_the_admin_once(gateway, clock, smtp_capture):
+    gateway.ingest(_fetched(gbk_mail()))
+    smtp_capture.respond_with(550, times=2)
+    assert len(gateway.flush().dead) == 2
+    clock.advance(minutes=1)
+    gateway.flush()
+    clock.advance(hours=2)
+    gateway.flush()
+    notices = [m for m in smtp_capture.messages if m.rcpt_tos == (ADMIN,)]
+    assert len(notices) == 2 and len(smtp_capture.messages) == 2
+    assert all("投递失败" in m.message["Subject"] for m in notices)
+    assert "550" in notices[0].message.get_body(("plain",)).get_content()
+
+
+def test_a_dead_admin_notice_tells_nobody_again(gateway, clock, smtp_capture):
+    gateway.ingest(_fetched(gbk_mail()))
+    smtp_capture.respond_with(550)
+    for _ in range(4):
+        gateway.flush()
+        clock.advance(hours=2)
+    rows = outbox_rows(gateway)
+    with gateway.sessions() as session:
+        kinds = [session.get(Mail, r.mail_id).kind for r in rows]
+    assert kinds.count(DEAD_LETTER_KIND) == 2  # one per dead original, none about notices
+    assert {r.status for r in rows} == {"dead"}
+
+
+def test_connection_cut_mid_fetch_reconnects_and_misses_nothing(
+        settings, clock, imap_append, imap_account):  # noqa: F811
+    proxy = CuttingProxy(imap_account.port, cut_after=150_000)
+    box = settings.mailbox.model_copy(update={"port": proxy.port})
+    gateway = Gateway(settings.model_copy(update={"mailbox": box}), clock=clock)
+    source = gateway.make_source()
+    try:
+        for n in range(3):
+            imap_append(gbk_mail(message_id=f"big-{n}@customer.example", body="故障" * 40_000))
+        with pytest.raises(MailboxError):
+            gateway.process_batch(source)
+        assert proxy.cuts == 1
+        proxy.cut_after = None
+        results = gateway.process_batch(source)
+        assert [r.action for r in results] == [Action.CREATED] * 3
+        assert gateway.process_batch(source) == []
+    finally:
+        source.close()
+        gateway.close()
+        proxy.close()
+
+
+def test_imap_restart_under_the_daemon_reconnects_and_misses_nothing(
+        tmp_path, imap_account, smtp_capture, dovecot):
+    rig = CrashRig(tmp_path, imap_account, smtp_capture)
+    rig.start()
+    try:
+        rig.append(2)
+        assert rig.wait_settled(30), rig.log_text()
+        dovecot.stop()  # the daemon is in IDLE now
+        time.sleep(1.0)
+        dovecot.start()
+        rig.append(2)
+        assert rig.wait_settled(30), rig.log_text()
+        figures = rig.figures()
+        assert (figures.records, figures.lost, figures.duplicates) == (4, 0, 0)
+        assert "mailbox unavailable" in rig.log_text()
+    finally:
+        rig.kill()
+
+
+def test_locked_database_is_retried_without_losing_mail(tmp_path, imap_account, smtp_capture):
+    rig = CrashRig(tmp_path, imap_account, smtp_capture, extra="[database]\nbusy_timeout = 0.2\n")
+    rig.start()
+    try:
+        rig.append(1)
+        assert rig.wait_settled(30), rig.log_text()
+        lock = sqlite3.connect(rig.database, isolation_level=None)
+        lock.execute("BEGIN EXCLUSIVE")
+        rig.append(2)
+        time.sleep(2.5)
+        assert rig.process.poll() is None  # still running, retrying
+        lock.execute("ROLLBACK")
+        lock.close()
+        assert rig.wait_settled(30), rig.log_text()
+        figures = rig.figures()
+        assert (figures.records, figures.lost) == (3, 0)
+        assert "database unavailable" in rig.log_text()
+    finally:
+        rig.kill()
+
+
+def _fetched(raw: bytes):
+    from gateway.sources.base import FetchedMail
+
+    return FetchedMail(key="test", raw=raw, size=len(raw))
+
+
