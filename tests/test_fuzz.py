@@ -111,3 +111,33 @@ def test_nothing_from_a_mail_adds_or_splits_an_outgoing_header(gateway, name, su
         names = header_names(out)
         assert set(names) <= OUR_FIELDS, names
         assert len(names) == len(set(names))  # no field given twice by a smuggled line break
+
+
+# --- the reply readers: quoted history, commands, ratings -------------------------------------
+
+_REPLY_PIECES = st.lists(
+    st.sampled_from(["状态", "狀態", "status", "责任人", "紧急程度", "备注", "解决方案", "归档类别",
+                     ":", "：", "已完成", "处理中", "#close", "特急", "重要", "张三 <z@corp.example>",
+                     "-----原始邮件-----", "发件人:", "From:", "> ", "于2026年11月23日 写道:",
+                     "------------------ 原始邮件 ------------------", "\n", "\n\n", "\r\n",
+                     "5分", "★★★☆", "非常满意", "不满意", " ", "\u3000", "\t"]) | st.characters(),
+    max_size=60).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_REPLY_PIECES)
+def test_fuzz_reply_readers_never_raise_and_keep_their_promises(text):
+    from gateway.commands import parse_reply
+    from gateway.rating import parse_rating
+    from gateway.replies import split_reply
+
+    split = split_reply(text)
+    assert len(split.new_text) <= len(text) + 1
+    parsed = parse_reply(split.new_text)
+    # All or nothing: a reply with a problem runs no command.
+    assert not (parsed.problems and parsed.commands)
+    for command in parsed.commands:
+        assert command.line >= 1
+    rating = parse_rating(split.new_text)
+    if rating is not None:
+        assert 1 <= rating.score <= 5
