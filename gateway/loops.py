@@ -53,10 +53,21 @@ def verdict(mail: InboundMail, to_addr: str, identity: Identity, sent_recently: 
 
 
 def sent_recently(session: Session, addr: str, now: datetime, cap: AutoReplyCap) -> int:
-    return session.scalar(
-        select(func.count()).select_from(AutoReply)
-        .where(AutoReply.addr == addr, AutoReply.at > now - cap.window)
-    ) or 0
+    """Answers to `addr` within the window: stored ones, and those added in this transaction.
+
+    The pipeline stores a batch of mails in one transaction without flushing in between, so
+    the answers admitted earlier in the batch are counted here, not by the query.
+    """
+    counted = session.info.setdefault(_COUNTED, {})
+    if addr not in counted:
+        counted[addr] = session.scalar(
+            select(func.count()).select_from(AutoReply)
+            .where(AutoReply.addr == addr, AutoReply.at > now - cap.window)
+        ) or 0
+    return counted[addr]
+
+
+_COUNTED = "gateway.auto_replies_counted"  # addr → answers in the window, this transaction
 
 
 def admit(session: Session, mail: InboundMail, to_addr: str, identity: Identity,
@@ -67,4 +78,5 @@ def admit(session: Session, mail: InboundMail, to_addr: str, identity: Identity,
     decided = verdict(mail, to_addr, identity, sent_recently(session, to_addr, now, cap), cap)
     if decided.allowed:
         session.add(AutoReply(addr=to_addr, at=now, kind=kind))
+        session.info[_COUNTED][to_addr] += 1
     return decided

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 import logging
 import random
 from collections.abc import Callable
@@ -21,8 +22,12 @@ from .faults import no_faults
 
 log = logging.getLogger(__name__)
 
-# Rows sent per round before they are marked sent: bounds the memory of raw mails held, and
-# how many a crash between the server's 250 and our commit could send twice.
+# How far a connection may run ahead of the commits that mark its mails sent, and how long
+# the 250s are gathered before one commit marks them all.
+UNCOMMITTED_PER_CONNECTION = 16
+MARK_GATHER = 0.05
+
+# Rows loaded per round: bounds the memory of raw mails held by the sender.
 FLUSH_BATCH = 100
 
 
@@ -137,6 +142,7 @@ class OutboxSender:
     async def _worker(self, queue: asyncio.Queue[_Job], outcome: _Outcome,
                       marker: _SentMarker) -> None:
         client: aiosmtplib.SMTP | None = None
+        marking: deque[asyncio.Future[None]] = deque()  # sent, "sent" not yet committed
         try:
             while not queue.empty():
                 job = queue.get_nowait()
@@ -155,8 +161,12 @@ class OutboxSender:
                         _drain_as_failed(queue, outcome, error)
                 else:
                     self._faults("after_smtp_accept")
-                    await marker.add(job.outbox_id)
+                    marking.append(marker.add(job.outbox_id))
                     outcome.sent.append(job.outbox_id)
+                    if len(marking) > UNCOMMITTED_PER_CONNECTION:
+                        await marking.popleft()
+            for done in marking:
+                await done
         finally:
             await _quietly_close(client)
 
@@ -210,10 +220,11 @@ class OutboxSender:
 
 
 class _SentMarker:
-    """Commits "sent" right after the server's 250, not once per batch, so a crash can send
-    twice (always with the same Message-ID) at most one mail per connection. The workers
-    waiting at the same moment share one transaction, so SMTP is not slowed to one commit
-    per mail."""
+    """Commits "sent" right after the server's 250, not once per batch: a crash can send
+    twice (always with the same Message-ID) only the mails whose commit was still under way,
+    at most UNCOMMITTED_PER_CONNECTION + 1 per connection. All 250s that arrive while one
+    commit waits for the database share the next transaction, so SMTP does not wait for a
+    commit per mail (the database may be busy storing incoming mail)."""
 
     def __init__(self, mark: Callable[[list[int]], None]):
         self._mark = mark
@@ -234,6 +245,10 @@ class _SentMarker:
     async def run(self) -> None:
         while True:
             await self._wake.wait()
+            if not self._closing:
+                # Gather the 250s of a short moment into one transaction: each commit takes
+                # SQLite's write lock, which the mailbox loop needs to store incoming mail.
+                await asyncio.sleep(MARK_GATHER)
             self._wake.clear()
             batch, self._waiting = self._waiting, []
             if batch:

@@ -17,6 +17,7 @@ from gateway.identity import Identity
 from gateway.loops import AutoReplyCap, verdict
 from gateway.model import Address
 from gateway.parse import parse_mail
+from gateway.pipeline import Action, process_many
 from gateway.sources.base import FetchedMail
 
 ME = Identity(Address("网关", "gateway@corp.example"), "gateway.corp.example", frozenset())
@@ -140,6 +141,13 @@ def test_out_of_office_responder_gets_five_answers_an_hour_even_across_restarts(
     clock.advance(hours=1)
     restarted.ingest(out_of_office(9))
     assert acks(restarted) == 6  # a new hour, a new allowance
+
+    # Eight arriving together are stored in one transaction: the cap still holds inside it.
+    clock.advance(hours=1)
+    results = process_many(restarted.services, [out_of_office(n) for n in range(10, 18)],
+                           clock())
+    assert all(r.action is Action.CREATED for r in results)
+    assert acks(restarted) == 6 + 5
     restarted.close()
 
 
