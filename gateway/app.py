@@ -16,6 +16,7 @@ from .config import Settings
 from .errors import ConfigError
 from .db import repo
 from .db.engine import make_engine, make_sessionmaker, upgrade
+from .db.writeturn import WriteTurn
 from .faults import FaultInjector
 from .identity import Identity
 from .loops import AutoReplyCap
@@ -82,6 +83,7 @@ class Gateway:
             max_size=int(settings.mailbox.max_size_mb * 1024 * 1024),
         )
         self._sender: OutboxSender | None = None
+        self.write_turn = WriteTurn()  # shared with the outbox process by the daemon
         self.chase_policy = _chase_policy(settings)
 
     def chase(self) -> CheckResult:
@@ -116,6 +118,7 @@ class Gateway:
                 settled.append((item, result.action.outcome))
                 log.info("%s %s %s%s", item.key, result.action, result.record_id or "",
                          f" ({result.reason})" if result.reason else "")
+            self.write_turn.give_way()
         self.services.faults("after_commit")
         if settled:
             source.settle(settled)
@@ -134,6 +137,7 @@ class Gateway:
                 on_dead=partial(tell_admin_of_dead_letter, services=self.services),
                 faults=self.services.faults,
             )
+            self._sender.write_turn = self.write_turn
         return self._sender
     def close_waiting(self) -> list[str]:
         """Close resolved records whose wait for a rating is over (a periodic job)."""

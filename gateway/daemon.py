@@ -15,6 +15,7 @@ import schedule
 from sqlalchemy.exc import OperationalError
 
 from .app import Gateway
+from .db.writeturn import WriteTurn
 from .errors import MailboxError
 from .faults import FAULT_EXIT
 from .outbox_runner import run_sender
@@ -39,6 +40,9 @@ class Daemon:
         # Shared with the sender process: set to make it flush now, or to make it stop.
         self._outbox_wake = _MP.Event()
         self._sender_stop = _MP.Event()
+        # Raised by the sender while it waits for SQLite's write lock; the loop lets it go first.
+        self._sender_writing = _MP.Event()
+        gateway.write_turn = WriteTurn(self._sender_writing)
         self._flush_interval = flush_interval
         self.scheduler = schedule.Scheduler()
         self.scheduler.every(1).minutes.do(self._outbox_wake.set)
@@ -73,7 +77,7 @@ class Daemon:
         self._sender = _MP.Process(
             target=run_sender,
             args=(self.gateway.settings, self._outbox_wake, self._sender_stop,
-                  self._flush_interval),
+                  self._flush_interval, self._sender_writing),
             name="gateway-outbox",
             daemon=True,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -68,6 +69,21 @@ def sent_recently(session: Session, addr: str, now: datetime, cap: AutoReplyCap)
 
 
 _COUNTED = "gateway.auto_replies_counted"  # addr → answers in the window, this transaction
+
+
+def count_recent(session: Session, addrs: Iterable[str], now: datetime, cap: AutoReplyCap) -> None:
+    """Count the answers of many addresses in one query, so a batch asks the database once."""
+    wanted = {a.lower() for a in addrs if a} - session.info.get(_COUNTED, {}).keys()
+    if not wanted:
+        return
+    rows = session.execute(
+        select(AutoReply.addr, func.count()).where(
+            AutoReply.addr.in_(wanted), AutoReply.at > now - cap.window
+        ).group_by(AutoReply.addr)
+    )
+    counted = session.info.setdefault(_COUNTED, {})
+    counted.update(dict.fromkeys(wanted, 0))
+    counted.update({addr: n for addr, n in rows})
 
 
 def admit(session: Session, mail: InboundMail, to_addr: str, identity: Identity,

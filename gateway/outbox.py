@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker, undefer
 from .config import SmtpSettings
 from .db import repo
 from .db.models import Mail, Outbox
+from .db.writeturn import WriteTurn
 from .errors import SmtpPermanentError, SmtpTemporaryError
 from .faults import no_faults
 
@@ -24,11 +25,11 @@ log = logging.getLogger(__name__)
 
 # How far a connection may run ahead of the commits that mark its mails sent, and how long
 # the 250s are gathered before one commit marks them all.
-UNCOMMITTED_PER_CONNECTION = 16
+UNCOMMITTED_PER_CONNECTION = 40
 MARK_GATHER = 0.05
 
 # Rows loaded per round: bounds the memory of raw mails held by the sender.
-FLUSH_BATCH = 100
+FLUSH_BATCH = 400
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +92,7 @@ class OutboxSender:
         self._rng = rng or random.Random()
         self._on_dead = on_dead
         self._faults = faults
+        self.write_turn = WriteTurn()  # the daemon shares one with its mailbox loop
 
     def flush(self, now: datetime, limit: int = FLUSH_BATCH) -> FlushResult:
         """Send everything due at `now`; blocking wrapper for the CLI and the daemon thread."""
@@ -198,8 +200,9 @@ class OutboxSender:
         return client
 
     def _mark_sent(self, ids: list[int], now: datetime) -> None:
-        with self._sessions.begin() as session:
-            repo.mark_sent(session, ids, now)
+        with self.write_turn.asked():
+            with self._sessions.begin() as session:
+                repo.mark_sent(session, ids, now)
 
     def _record(self, outcome: _Outcome, jobs: list[_Job], now: datetime) -> None:
         """Failures of one batch: retry later with backoff, or dead-letter."""

@@ -20,12 +20,15 @@ PR_SET_PDEATHSIG = 1  # linux/prctl.h
 PARENT_CHECK = 1.0  # seconds between looks at whether the daemon is still there
 
 
-def run_sender(settings: Settings, wake: EventLike, stop: EventLike, interval: float) -> None:
+def run_sender(
+    settings: Settings, wake: EventLike, stop: EventLike, interval: float, writing: EventLike
+) -> None:
     """The sender process: flush when woken or every `interval` seconds, until told to stop.
 
     It opens its own database engine: connections inherited from the parent are never used.
     """
     from .app import Gateway
+    from .db.writeturn import WriteTurn
     from .logs import configure
 
     # The parent decides when to stop; a terminal's Ctrl-C reaches the whole process group.
@@ -36,6 +39,7 @@ def run_sender(settings: Settings, wake: EventLike, stop: EventLike, interval: f
     configure(settings.logging)
     # A whole gateway, for what sending may cause: a dead letter queues the admin's notice.
     gateway = Gateway(settings, migrate=False)
+    gateway.write_turn = WriteTurn(writing)
     try:
         while not stop.is_set() and os.getppid() == parent:
             wake.wait(min(interval, PARENT_CHECK))

@@ -12,7 +12,7 @@ from enum import StrEnum
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import closedloop, notices, records
+from . import closedloop, loops, notices, records
 from .db import repo
 from .db.models import Mail
 from .errors import ParseError
@@ -127,10 +127,16 @@ def _store_together(
 ) -> list[Result]:
     with services.sessions.begin() as session, session.no_autoflush:
         repo.note_stored_inbound(session, (mail.message_id for _, mail in parsed))
+        loops.count_recent(session, (_answer_address(mail) for _, mail in parsed), now,
+                           services.auto_reply_cap)
         return [
             _store(session, services, item, mail, hashlib.sha256(item.raw).hexdigest(), now)
             for item, mail in parsed
         ]
+
+
+def _answer_address(mail: InboundMail) -> str:
+    return (mail.reply_to[0] if mail.reply_to else mail.from_addr).addr
 
 
 def _store(
