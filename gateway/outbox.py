@@ -100,45 +100,50 @@ class OutboxSender:
 
     async def flush_async(self, now: datetime, limit: int = FLUSH_BATCH) -> FlushResult:
         result = FlushResult()
-        while True:
-            jobs = self._due(now, limit)
-            if not jobs:
-                return result
-            outcome = await self._send_all(jobs, now)
-            self._record(outcome, jobs, now)
-            result.sent += outcome.sent
-            result.retried += outcome.retried
-            result.dead += outcome.dead
-            if len(jobs) < limit or not outcome.sent:
-                return result
+        # One marker for all rounds: the next round is fetched while the last 250s of this
+        # one are still being committed, so SMTP never waits for the database at a round's end.
+        marker = _SentMarker(lambda ids: self._mark_sent(ids, now))
+        marking = asyncio.create_task(marker.run())
+        try:
+            while True:
+                jobs = self._due(now, limit, skip=marker.unsettled)
+                if not jobs:
+                    return result
+                outcome = await self._send_all(jobs, marker)
+                self._record(outcome, jobs, now)
+                result.sent += outcome.sent
+                result.retried += outcome.retried
+                result.dead += outcome.dead
+                if len(jobs) < limit or not outcome.sent:
+                    return result
+        finally:
+            marker.close()
+            await marking
+            marker.raise_error()
 
-    def _due(self, now: datetime, limit: int) -> list[_Job]:
+    def _due(self, now: datetime, limit: int, skip: frozenset[int] | set[int] = frozenset()
+             ) -> list[_Job]:
+        """Due rows, less those sent whose "sent" is still being committed."""
         # A short transaction of its own: no database lock is held while SMTP talks.
         with self._sessions() as session:
             rows = session.scalars(
-                repo.due_outbox_query(now, limit).options(
+                repo.due_outbox_query(now, limit + len(skip)).options(
                     selectinload(Outbox.mail).options(undefer(Mail.raw))
                 )
             ).all()
             return [
                 _Job(r.id, r.attempts, r.envelope_from, tuple(r.recipients), r.mail.raw,
                      r.mail.message_id)
-                for r in rows
-            ]
+                for r in rows if r.id not in skip
+            ][:limit]
 
-    async def _send_all(self, jobs: list[_Job], now: datetime) -> _Outcome:
+    async def _send_all(self, jobs: list[_Job], marker: _SentMarker) -> _Outcome:
         queue: asyncio.Queue[_Job] = asyncio.Queue()
         for job in jobs:
             queue.put_nowait(job)
         outcome = _Outcome()
-        marker = _SentMarker(lambda ids: self._mark_sent(ids, now))
-        marking = asyncio.create_task(marker.run())
         workers = min(self._settings.connections, len(jobs))
-        try:
-            await asyncio.gather(*(self._worker(queue, outcome, marker) for _ in range(workers)))
-        finally:
-            marker.close()
-            await marking
+        await asyncio.gather(*(self._worker(queue, outcome, marker) for _ in range(workers)))
         return outcome
 
     async def _worker(self, queue: asyncio.Queue[_Job], outcome: _Outcome,
@@ -167,8 +172,6 @@ class OutboxSender:
                     outcome.sent.append(job.outbox_id)
                     if len(marking) > UNCOMMITTED_PER_CONNECTION:
                         await marking.popleft()
-            for done in marking:
-                await done
         finally:
             await _quietly_close(client)
 
@@ -223,7 +226,7 @@ class OutboxSender:
 
 
 class _SentMarker:
-    """Commits "sent" right after the server's 250, not once per batch: a crash can send
+    """Commits "sent" right after the server's 250, not once per round: a crash can send
     twice (always with the same Message-ID) only the mails whose commit was still under way,
     at most UNCOMMITTED_PER_CONNECTION + 1 per connection. All 250s that arrive while one
     commit waits for the database share the next transaction, so SMTP does not wait for a
@@ -234,12 +237,20 @@ class _SentMarker:
         self._waiting: list[tuple[int, asyncio.Future[None]]] = []
         self._wake = asyncio.Event()
         self._closing = False
+        self._error: Exception | None = None
+        self.unsettled: set[int] = set()  # sent, and "sent" not committed yet
 
     def add(self, outbox_id: int) -> asyncio.Future[None]:
         done = asyncio.get_running_loop().create_future()
         self._waiting.append((outbox_id, done))
+        self.unsettled.add(outbox_id)
         self._wake.set()
         return done
+
+    def raise_error(self) -> None:
+        """After the last commit: a failed one fails the flush (its mails go out again)."""
+        if self._error is not None:
+            raise self._error
 
     def close(self) -> None:
         self._closing = True
@@ -260,14 +271,16 @@ class _SentMarker:
                 return
 
     async def _commit(self, batch: list[tuple[int, asyncio.Future[None]]]) -> None:
+        ids = [outbox_id for outbox_id, _ in batch]
         try:
-            await asyncio.to_thread(self._mark, [outbox_id for outbox_id, _ in batch])
-        except Exception as exc:  # noqa: BLE001 - handed to each waiting worker
-            for _, done in batch:
-                done.set_exception(exc)
-        else:
-            for _, done in batch:
-                done.set_result(None)
+            await asyncio.to_thread(self._mark, ids)
+        except Exception as exc:  # noqa: BLE001 - reported when the flush ends
+            # Still pending in the database: sent again later, under the same Message-ID.
+            log.error("could not mark %d sent mail(s) as sent: %s", len(ids), exc)
+            self._error = self._error or exc
+        self.unsettled.difference_update(ids)
+        for _, done in batch:
+            done.set_result(None)
 
 
 @dataclass

@@ -41,11 +41,15 @@ def run_sender(
     gateway = Gateway(settings, migrate=False)
     gateway.write_turn = WriteTurn(writing)
     try:
+        busy = False
         while not stop.is_set() and os.getppid() == parent:
-            wake.wait(min(interval, PARENT_CHECK))
+            if not busy:  # after a round that sent mail, more is likely queued meanwhile
+                wake.wait(min(interval, PARENT_CHECK))
             wake.clear()
+            busy = False
             try:
                 result = gateway.flush()
+                busy = bool(result.sent)
                 if result:
                     log.info("outbox: %d sent, %d to retry, %d dead",
                              len(result.sent), len(result.retried), len(result.dead))
