@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 WAIT_SLICE = 5.0  # longest the loop blocks in IDLE before it looks at signals and jobs
 RECONNECT_INITIAL, RECONNECT_MAX = 1.0, 300.0
-SENDER_RESTART_DELAY = 5.0
+SENDER_RESTART_DELAY = 1.0  # seconds between looks at the sender process
 
 # Forked from the loaded daemon, so both processes share the pages of the modules they import;
 # the child opens its own database connections and never touches the parent's.
