@@ -106,20 +106,22 @@ def process_many(services: Services, batch: list[FetchedMail], now: datetime) ->
     """
     if len(batch) <= 1:
         return [process(services, item, now) for item in batch]
-    parsed = []
-    for item in batch:
+    results: dict[int, Result] = {}
+    parsed: list[tuple[int, FetchedMail, InboundMail]] = []
+    for n, item in enumerate(batch):
         try:
-            parsed.append((item, parse_mail(item.raw)))
-        except ParseError:
-            parsed.append((item, None))  # quarantined on the one-by-one path below
+            parsed.append((n, item, parse_mail(item.raw)))
+        except Exception:  # noqa: BLE001 - `process` quarantines it with the reason
+            results[n] = process(services, item, now)
     services.faults("after_parse")
-    if all(mail is not None for _, mail in parsed):
-        try:
-            return _store_together(services, parsed, now)
-        except Exception as exc:  # noqa: BLE001 - each mail gets its own try just below
-            log.info("batch of %d not stored together (%s); storing one by one",
-                     len(batch), type(exc).__name__)
-    return [process(services, item, now) for item in batch]
+    try:
+        stored = _store_together(services, [(item, mail) for _, item, mail in parsed], now)
+    except Exception as exc:  # noqa: BLE001 - each mail gets its own try just below
+        log.info("batch of %d not stored together (%s); storing one by one",
+                 len(parsed), type(exc).__name__)
+        stored = [process(services, item, now) for _, item, _ in parsed]
+    results.update(zip((n for n, _, _ in parsed), stored))
+    return [results[n] for n in range(len(batch))]
 
 
 def _store_together(

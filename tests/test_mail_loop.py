@@ -206,6 +206,27 @@ def test_a_failing_mail_in_a_batch_costs_the_others_nothing(
         assert kept.message_id == "poison@customer.example"
 
 
+def test_a_parser_crash_in_a_batch_is_quarantined_and_the_others_are_stored(
+    gateway, source, imap_append, monkeypatch
+):
+    from gateway import pipeline
+
+    real_parse = pipeline.parse_mail
+
+    def parse_or_crash(raw):
+        if b"crash@customer.example" in raw:
+            raise ValueError("a parser bug")
+        return real_parse(raw)
+
+    monkeypatch.setattr(pipeline, "parse_mail", parse_or_crash)
+    imap_append(gbk_mail(message_id="first@customer.example"))
+    imap_append(gbk_mail(message_id="crash@customer.example"))
+    imap_append(gbk_mail(message_id="third@customer.example"))
+    results = gateway.process_batch(source)
+    assert [r.action for r in results] == [Action.CREATED, Action.QUARANTINED, Action.CREATED]
+    assert results[1].reason.startswith("parser failed")
+
+
 @pytest.mark.parametrize(
     ("headers", "sender", "expect_record"),
     [
