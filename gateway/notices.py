@@ -100,7 +100,7 @@ def tell_sender_of_oversize(session: Session, services: Services, mail: InboundM
                             size: int, now: datetime) -> str | None:
     """Queue one notice to the sender; the caller stores the mail's Message-ID in the same
     transaction, so a second copy of the mail finds it stored and tells nobody again."""
-    to = mail.reply_to[0] if mail.reply_to else mail.from_addr
+    to = mail.answer_to
     allowed = loops.admit(session, mail, to.addr, services.identity, services.auto_reply_cap,
                           now, OVERSIZE_KIND)
     if not allowed.allowed:

@@ -129,16 +129,12 @@ def _store_together(
 ) -> list[Result]:
     with services.sessions.begin() as session, session.no_autoflush:
         repo.note_stored_inbound(session, (mail.message_id for _, mail in parsed))
-        loops.count_recent(session, (_answer_address(mail) for _, mail in parsed), now,
+        loops.count_recent(session, (mail.answer_to.addr for _, mail in parsed), now,
                            services.auto_reply_cap)
         return [
             _store(session, services, item, mail, hashlib.sha256(item.raw).hexdigest(), now)
             for item, mail in parsed
         ]
-
-
-def _answer_address(mail: InboundMail) -> str:
-    return (mail.reply_to[0] if mail.reply_to else mail.from_addr).addr
 
 
 def _store(

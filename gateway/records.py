@@ -136,7 +136,7 @@ def _queue_answers(
 ) -> tuple[str, ...]:
     context = template_context(services, record, mail, decision)
     queued = []
-    reply_to = mail.reply_to[0] if mail.reply_to else mail.from_addr
+    reply_to = mail.answer_to
     ack = loops.admit(session, mail, reply_to.addr, services.identity,
                       services.auto_reply_cap, now, "ack")
     if ack.allowed:
