@@ -62,7 +62,7 @@ class Gateway:
         self.sessions = make_sessionmaker(self.engine)
         self._rules = load_rules(settings.gateway.rules_dir)
         self.identity = _identity(settings)
-        self.calendar = _calendar(settings)
+        self.calendar = make_calendar(settings)
         self.services = Services(
             sessions=self.sessions,
             rules=lambda: self._rules,
@@ -72,7 +72,7 @@ class Gateway:
                 from_addr=self.identity.from_addr,
             ),
             calendar=self.calendar,
-            policy=_deadline_policy(settings),
+            policy=make_deadline_policy(settings),
             identity=self.identity,
             loop=LoopPolicy.from_settings(settings),
             faults=faults or FaultInjector(settings.fault_rules),
@@ -136,9 +136,10 @@ class Gateway:
                 self.sessions, self.settings.smtp, self.settings.smtp.password("smtp"),
                 on_dead=partial(tell_admin_of_dead_letter, services=self.services),
                 faults=self.services.faults,
+                write_turn=self.write_turn,
             )
-            self._sender.write_turn = self.write_turn
         return self._sender
+
     def close_waiting(self) -> list[str]:
         """Close resolved records whose wait for a rating is over (a periodic job)."""
         with self.sessions.begin() as session:
@@ -172,7 +173,7 @@ def _identity(settings: Settings) -> Identity:
     )
 
 
-def _deadline_policy(settings: Settings) -> DeadlinePolicy:
+def make_deadline_policy(settings: Settings) -> DeadlinePolicy:
     try:
         return DeadlinePolicy.from_mapping(settings.deadlines)
     except ValueError as exc:
@@ -187,7 +188,7 @@ def _chase_policy(settings: Settings) -> ChasePolicy:
                        max_follow_ups=c.max_follow_ups)
 
 
-def _calendar(settings: Settings) -> WorkCalendar:
+def make_calendar(settings: Settings) -> WorkCalendar:
     c = settings.calendar
     lunch = (c.lunch_start, c.lunch_end) if c.lunch_start and c.lunch_end else None
     return WorkCalendar(

@@ -85,6 +85,7 @@ class OutboxSender:
         rng: random.Random | None = None,
         on_dead: Callable[[Session, int, str, datetime], None] | None = None,
         faults: Callable[[str], None] = no_faults,
+        write_turn: WriteTurn | None = None,
     ):
         self._sessions = sessions
         self._settings = settings
@@ -92,7 +93,8 @@ class OutboxSender:
         self._rng = rng or random.Random()
         self._on_dead = on_dead
         self._faults = faults
-        self.write_turn = WriteTurn()  # the daemon shares one with its mailbox loop
+        # Shared with the mailbox loop when the daemon runs both; a no-op otherwise.
+        self._write_turn = write_turn or WriteTurn()
 
     def flush(self, now: datetime, limit: int = FLUSH_BATCH) -> FlushResult:
         """Send everything due at `now`; blocking wrapper for the CLI and the daemon thread."""
@@ -203,7 +205,7 @@ class OutboxSender:
         return client
 
     def _mark_sent(self, ids: list[int], now: datetime) -> None:
-        with self.write_turn.asked():
+        with self._write_turn.asked():
             with self._sessions.begin() as session:
                 repo.mark_sent(session, ids, now)
 

@@ -122,16 +122,16 @@ def _explain(gateway, record_id: str) -> int:
 
 
 def _deadline(settings, args: argparse.Namespace) -> int:
-    from .app import _calendar, _deadline_policy
+    from .app import make_calendar, make_deadline_policy
 
     try:
         start = datetime.fromisoformat(args.start)
     except ValueError:
         raise UsageError(f"--start: not an ISO 8601 time: {args.start!r}") from None
-    calendar = _calendar(settings)
+    calendar = make_calendar(settings)
     if start.tzinfo is None:
         start = start.replace(tzinfo=calendar.tz)  # a bare time means the gateway's zone
-    deadline = _deadline_policy(settings).deadline(start, Urgency(args.urgency), args.kind,
+    deadline = make_deadline_policy(settings).deadline(start, Urgency(args.urgency), args.kind,
                                                    calendar)
     if args.json:
         print(json.dumps(deadline_json(deadline, args.urgency, args.kind), ensure_ascii=False))
