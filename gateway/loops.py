@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from .db.journal import insert_later
 from .db.models import AutoReply
 from .identity import Identity
 from .model import InboundMail
@@ -93,6 +94,6 @@ def admit(session: Session, mail: InboundMail, to_addr: str, identity: Identity,
     to_addr = to_addr.lower()
     decided = verdict(mail, to_addr, identity, sent_recently(session, to_addr, now, cap), cap)
     if decided.allowed:
-        session.add(AutoReply(addr=to_addr, at=now, kind=kind))
+        insert_later(session, AutoReply.__table__, {"addr": to_addr, "at": now, "kind": kind})
         session.info[_COUNTED][to_addr] += 1
     return decided

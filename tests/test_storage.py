@@ -80,6 +80,76 @@ def test_record_ids_stay_unique_under_concurrent_writers(sessions):
     assert max(allocated) == "NJ-2026-090"
 
 
+def test_record_ids_stay_gapless_when_transactions_take_several(sessions):
+    # A transaction's later ids count on in memory; the row gets its final value at commit.
+    allocated: list[str] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def worker(each: int) -> None:
+        try:
+            for _ in range(8):
+                with sessions.begin() as session:
+                    ids = [repo.allocate_record_id(session, "NK", 2026)[0] for _ in range(each)]
+                with lock:
+                    allocated.extend(ids)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in (1, 2, 3, 5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert sorted(allocated) == [f"NK-2026-{n:03d}" for n in range(1, 8 * 11 + 1)]
+
+
+def test_a_rolled_back_transaction_gives_its_ids_and_log_lines_back(sessions):
+    with sessions.begin() as session:
+        record = _record("NX-2026-001")
+        session.add(record)
+        assert repo.allocate_record_id(session, "NR", 2026)[0] == "NR-2026-001"
+    with pytest.raises(RuntimeError, match="undone"):
+        with sessions.begin() as session:
+            record = session.get(Record, "NX-2026-001")
+            taken = [repo.allocate_record_id(session, "NR", 2026)[0] for _ in range(3)]
+            assert taken == ["NR-2026-002", "NR-2026-003", "NR-2026-004"]
+            repo.add_log(session, record, at=NOW, kind="note", actor="a@b.example", text="撤销")
+            raise RuntimeError("undone")
+    with sessions.begin() as session:
+        assert repo.allocate_record_id(session, "NR", 2026)[0] == "NR-2026-002"
+        assert session.query(LogEntry).count() == 0
+
+
+def test_log_lines_are_seen_by_queries_of_their_own_transaction(sessions):
+    with sessions.begin() as session:
+        record = _record("NX-2026-001")
+        session.add(record)
+        mail = _mail("in@x.example", record)
+        session.add(mail)
+        repo.add_log(session, record, at=NOW, kind="created", actor="a@b.example", text="建立",
+                     mail=mail)
+        entry = session.query(LogEntry).one()  # written by autoflush, with the mail's new id
+        assert (entry.kind, entry.mail_id) == ("created", mail.id)
+        repo.add_log(session, record, at=NOW, kind="routed", actor="gateway", text="分派")
+        with session.no_autoflush:
+            assert session.query(LogEntry).count() == 1  # like pending objects: not yet
+    with sessions() as session:
+        assert [e.kind for e in session.get(Record, "NX-2026-001").log] == ["created", "routed"]
+
+
+def test_a_savepoint_is_refused_once_the_journal_holds_rows(sessions):
+    with pytest.raises(RuntimeError, match="savepoint"):
+        with sessions.begin() as session:
+            record = _record("NX-2026-001")
+            session.add(record)
+            repo.add_log(session, record, at=NOW, kind="note", actor="a@b.example", text="x")
+            session.begin_nested()
+    with sessions() as session:
+        assert session.query(LogEntry).count() == 0 and session.get(Record, "NX-2026-001") is None
+
+
 def test_one_message_id_is_stored_once(sessions):
     with sessions.begin() as session:
         session.add(_mail("dup@x.example"))

@@ -8,33 +8,59 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..sources.base import Checkpoint as SourceCheckpoint
+from .journal import insert_later, journal
 from .models import Checkpoint, IdSequence, LogEntry, Mail, Outbox, Record
 
 
 def allocate_record_id(session: Session, prefix: str, year: int) -> tuple[str, int]:
-    """Next `{prefix}-{year}-{seq:03d}`; the row lock (or SQLite's write lock) makes it unique."""
-    table = IdSequence.__table__  # a plain Core statement: the ORM's bulk-update path costs more
+    """Next `{prefix}-{year}-{seq:03d}`, unique under concurrency.
+
+    The transaction's first id of a prefix and year bumps its sequence row, which holds the
+    row (PostgreSQL's row lock, SQLite's write lock) until commit. Later ids of the same
+    transaction count on from there, and the row takes its final value once, at commit.
+    """
+    key = ("record_id", prefix, year)
+    book = journal(session)
+    if key in book.memo:
+        seq = book.memo[key] + 1
+        table = IdSequence.__table__
+        book.finally_execute(key, update(table).where(table.c.prefix == prefix,
+                                                     table.c.year == year).values(last=seq))
+    else:
+        seq = _bump_sequence(session, prefix, year)
+    book.memo[key] = seq
+    return f"{prefix}-{year}-{seq:03d}", seq
+
+
+def _bump_sequence(session: Session, prefix: str, year: int) -> int:
+    table = IdSequence.__table__  # plain Core statements: the ORM's bulk-update path costs more
     bump = (
         update(table)
         .where(table.c.prefix == prefix, table.c.year == year)
         .values(last=table.c.last + 1)
         .returning(table.c.last)
     )
-    for _ in range(3):
-        seq = session.execute(bump).scalar_one_or_none()
-        if seq is None:
-            try:
-                with session.begin_nested():
-                    session.add(IdSequence(prefix=prefix, year=year, last=1))
-                seq = 1
-            except IntegrityError:
-                continue  # another transaction created the row first; bump it instead
-        return f"{prefix}-{year}-{seq:03d}", seq
-    raise RuntimeError(f"could not allocate a record id for {prefix}-{year}")
+    seq = session.execute(bump).scalar_one_or_none()
+    if seq is None:
+        # The first id of its prefix and year: create the row unless a concurrent
+        # transaction just did (then this waits for it and bumps after it).
+        session.execute(_insert_or_ignore(session, table, prefix=prefix, year=year, last=0))
+        seq = session.execute(bump).scalar_one()
+    return seq
+
+
+def _insert_or_ignore(session: Session, table, **values):
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:
+        raise NotImplementedError(f"record ids on {dialect} are not supported")
+    return dialect_insert(table).values(**values).on_conflict_do_nothing()
 
 
 def inbound_exists(session: Session, key: str) -> bool:
@@ -117,13 +143,14 @@ def add_log(
     text: str,
     mail: Mail | None = None,
     data: dict | None = None,
-) -> LogEntry:
-    # Linked by relationship, not by id: the whole use case then flushes once, at commit.
-    entry = LogEntry(
-        record=record, mail=mail, at=at, kind=kind, actor=actor, text=text, data=data or {}
+) -> None:
+    """Append a line to the record's log; it is written with the transaction's commit."""
+    insert_later(
+        session, LogEntry.__table__,
+        {"record_id": record.id, "at": at, "kind": kind, "actor": actor, "text": text,
+         "data": data or {}},
+        mail_id=mail,
     )
-    session.add(entry)
-    return entry
 
 
 def load_checkpoint(session: Session, source: str) -> SourceCheckpoint | None:
@@ -212,16 +239,11 @@ def enqueue(
         raw=raw,
     )
     session.add(mail)
-    session.add(
-        Outbox(
-            mail=mail,
-            record=record,
-            envelope_from=envelope_from,
-            recipients=list(recipients),
-            status="pending",
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-        )
+    insert_later(
+        session, Outbox.__table__,
+        {"record_id": record.id if record is not None else None, "envelope_from": envelope_from,
+         "recipients": list(recipients), "status": "pending", "attempts": 0,
+         "next_attempt_at": now, "last_error": None, "created_at": now, "sent_at": None},
+        mail_id=mail,
     )
     return mail

@@ -1,0 +1,140 @@
+"""Append-only rows written in one statement per table just before the transaction commits.
+
+Storing a mail adds a dozen rows, and most of them (log lines, outbox entries, the count of
+automatic answers) are never read back by the transaction that writes them. As ORM objects
+they cost more than everything else in storing a mail, so they wait here as plain values
+and go out as one executemany INSERT per table, after the ORM's own flush has given the
+mails and records they point at their ids.
+
+The rows are written like the ORM's pending objects: at commit (a `before_commit` listener,
+so no use case can forget them), before an ORM query unless autoflush is off (as in the
+pipeline's batches), and by `flush(session)`.
+A rollback discards them with the transaction. A savepoint is refused once the journal is in
+use, because a savepoint's rollback could not tell its rows from those before it.
+
+The journal also keeps per-transaction counters that must reach the database once, at the
+end (`finally_execute`): the id sequence bumps once per prefix and transaction, not once per
+record, and sets its final value here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Executable, Table, event, insert
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
+
+_KEY = "gateway.journal"
+
+
+class Journal:
+    def __init__(self) -> None:
+        # table → rows; each row is (plain values, {column: object whose .id goes there})
+        self._rows: dict[Table, list[tuple[dict[str, Any], Mapping[str, Any]]]] = {}
+        self._final: dict[object, Executable] = {}
+        self.memo: dict[object, Any] = {}  # per-transaction state of the journal's users
+
+    def __bool__(self) -> bool:
+        return bool(self._rows or self._final)
+
+    def add(self, table: Table, values: dict[str, Any], refs: Mapping[str, Any]) -> None:
+        self._rows.setdefault(table, []).append((values, refs))
+
+    def finally_execute(self, key: object, statement: Executable) -> None:
+        """Run `statement` at the end of the transaction; a later one under `key` replaces it."""
+        self._final[key] = statement
+
+    def write(self, session: Session) -> None:
+        if not self:
+            return
+        session.flush()  # the objects the rows point at get their ids
+        rows, self._rows = self._rows, {}
+        for table, entries in rows.items():
+            params = [
+                {**values, **{column: _id_of(obj) for column, obj in refs.items()}}
+                for values, refs in entries
+            ]
+            session.execute(insert(table), params)
+        final, self._final = self._final, {}
+        for statement in final.values():
+            session.execute(statement)
+
+    def discard(self) -> None:
+        self._rows.clear()
+        self._final.clear()
+        self.memo.clear()
+
+
+def journal(session: Session) -> Journal:
+    """The journal of the session's current transaction."""
+    found = session.info.get(_KEY)
+    if found is None:
+        found = session.info[_KEY] = Journal()
+    return found
+
+
+def insert_later(session: Session, table: Table, values: dict[str, Any], **refs: Any) -> None:
+    """Queue one row of `table`; `refs` name columns filled with an object's id at write time.
+
+    Every row of one table must carry the same keys: they go out as one executemany.
+    """
+    journal(session).add(table, values, refs)
+
+
+def flush(session: Session) -> None:
+    """Write the ORM's pending objects and the journal's rows, so queries see both."""
+    found = session.info.get(_KEY)
+    if found:
+        found.write(session)
+    else:
+        session.flush()
+
+
+def _id_of(obj: Any) -> Any:
+    if obj is None:
+        return None
+    if obj.id is None:
+        raise RuntimeError(f"{type(obj).__name__} has no id after flush; is it in the session?")
+    return obj.id
+
+
+@event.listens_for(Session, "before_commit")
+def _write_at_commit(session: Session) -> None:
+    found = session.info.get(_KEY)
+    if found:
+        found.write(session)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _write_before_reading(state: ORMExecuteState) -> None:
+    # Autoflush for journal rows: a query sees them as it sees pending objects. The ORM has
+    # already autoflushed its own objects at this point, and flushes nothing while flushing.
+    session = state.session
+    found = session.info.get(_KEY)
+    if found and state.is_select and session.autoflush and not session._flushing:
+        found.write(session)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_at_end(session: Session, transaction: SessionTransaction) -> None:
+    # The outermost transaction ended (committed, rolled back or closed): start afresh.
+    found = session.info.get(_KEY)
+    if found is not None and transaction.parent is None:
+        found.discard()
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _discard_at_rollback(session: Session, previous_transaction: SessionTransaction) -> None:
+    # Savepoints start with an empty journal, so whatever waits now belongs to the one undone.
+    found = session.info.get(_KEY)
+    if found is not None:
+        found.discard()
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _refuse_savepoint(session: Session, transaction: SessionTransaction) -> None:
+    found = session.info.get(_KEY)
+    if transaction.nested and found is not None and (found or found.memo):
+        raise RuntimeError("a savepoint was begun while the journal holds this transaction's "
+                           "rows or state; savepoints must come before the journal is used")
