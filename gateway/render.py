@@ -180,6 +180,7 @@ def make_environment(templates_dir: Path) -> ImmutableSandboxedEnvironment:
             enabled_extensions=("html", "html.j2"), default_for_string=False, default=False
         ),
         undefined=jinja2.StrictUndefined,
+        auto_reload=False,  # edits are taken in by reload.py, which validates them first
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
@@ -265,10 +266,29 @@ def _field(name: str, value: str) -> str:
     value = clean(value)
     if not value:
         return f"{name}:"
-    plain = _PLAIN.fullmatch(value)
-    header = Header(value, "us-ascii" if plain else "utf-8", _MAX_LINE, header_name=name)
+    if not _PLAIN.fullmatch(value):
+        return f"{name}: {encoded_words(value, _MAX_LINE - len(name) - 2)}"
+    header = Header(value, "us-ascii", _MAX_LINE, header_name=name)
     # Folding only at spaces: a fold after ";" or "," would add a space on unfolding.
     return f"{name}: {header.encode(splitchars=' ', linesep=_CRLF)}"
+
+
+def encoded_words(text: str, room: int) -> str:
+    """RFC 2047 B-encoded UTF-8 words, folded with CRLF SP, never splitting a character.
+
+    `room` is what is left of the first line. email.header writes the same words through its
+    generic charset machinery at several times the cost, and every outgoing mail has some.
+    """
+    data = text.encode("utf-8")
+    words, start = [], 0
+    while start < len(data):
+        take = max((room - 12) // 4 * 3, 6)  # 12: "=?utf-8?b?" and "?="; 4 characters per 3 bytes
+        end = min(start + take, len(data))
+        while end < len(data) and data[end] & 0xC0 == 0x80:  # a UTF-8 continuation byte
+            end -= 1
+        words.append(f"=?utf-8?b?{base64.b64encode(data[start:end]).decode('ascii')}?=")
+        start, room = end, _MAX_LINE - 1  # a continuation line starts with one space
+    return (_CRLF + " ").join(words)
 
 
 def _address_field(name: str, addresses: Sequence[Address], kind: str = "") -> str:
@@ -289,7 +309,7 @@ def _mailbox(address: Address, kind: str) -> str:
     if _PLAIN_NAME.fullmatch(name):
         quoted = name.replace("\\", "\\\\").replace('"', '\\"')
         return f'"{quoted}" <{addr}>'
-    encoded = Header(name, "utf-8", maxlinelen=_MAX_LINE - 4).encode(linesep=_CRLF)
+    encoded = encoded_words(name, _MAX_LINE - 5)
     last_line = encoded.rpartition(_CRLF)[2]
     gap = _CRLF + " " if len(last_line) + len(addr) + 4 > _MAX_LINE else " "
     return f"{encoded}{gap}<{addr}>"

@@ -22,6 +22,7 @@ from gateway.render import (
     MAX_REFERENCES,
     Renderer,
     clean,
+    encoded_words,
     format_local_datetime,
     format_size,
     make_message_id,
@@ -410,6 +411,18 @@ def test_display_names_are_encoded_never_pasted(renderer, payload):
     [recipient] = message["To"].addresses
     assert recipient.addr_spec == "wang@corp.example"
     assert recipient.display_name == clean(payload)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=300),
+       name=st.sampled_from(["Subject", "To", "X-Gateway-Record", "Content-Description"]))
+def test_encoded_words_decode_back_and_keep_lines_short(text, name):
+    value = encoded_words(text, 78 - len(name) - 2)
+    lines = f"{name}: {value}".split("\r\n")
+    assert all(len(line) <= 78 for line in lines)
+    assert all(line.startswith(" ") for line in lines[1:])
+    decoded = "".join(part.decode("utf-8") for part, _ in decode_header(value.replace("\r\n ", " ")))
+    assert decoded == text
 
 
 # -- the sandbox and failures -------------------------------------------------------------
