@@ -21,7 +21,7 @@ from .faults import FaultInjector
 from .identity import Identity
 from .loops import AutoReplyCap
 from .model import Address, Urgency
-from .pipeline import Result, Services, process, process_many
+from .pipeline import Result, Services, parse_fetched, process, store_many
 from .reminders import CheckResult
 from .render import Renderer
 from .rules import RuleSet, load_rules
@@ -107,17 +107,21 @@ class Gateway:
         return process(self.services, fetched, self.clock())
 
     def process_batch(self, source: Source) -> list[Result]:
-        """Fetch what waits, store each mail in its own transaction, then settle the mailbox."""
+        """Fetch what waits, store it group by group, then settle the mailbox."""
         fetched = source.fetch(self.settings.mailbox.batch)
         self.services.faults("after_fetch")
+        pending = [parse_fetched(item) for item in fetched]
         settled, results = [], []
-        for start in range(0, len(fetched), COMMIT_GROUP):
-            group = fetched[start:start + COMMIT_GROUP]
-            for item, result in zip(group, process_many(self.services, group, self.clock())):
+        while pending:
+            # A group ends early when the outbox sender asks for SQLite's write lock.
+            group = store_many(self.services, pending[:COMMIT_GROUP], self.clock(),
+                               enough=self.write_turn.wanted)
+            for parsed, result in zip(pending, group):
                 results.append(result)
-                settled.append((item, result.action.outcome))
-                log.info("%s %s %s%s", item.key, result.action, result.record_id or "",
+                settled.append((parsed.fetched, result.action.outcome))
+                log.info("%s %s %s%s", parsed.fetched.key, result.action, result.record_id or "",
                          f" ({result.reason})" if result.reason else "")
+            pending = pending[len(group):]
             self.write_turn.give_way()
         self.services.faults("after_commit")
         if settled:

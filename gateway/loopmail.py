@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from .db import repo
+from .db import journal, repo
 from .db.models import Mail, Record
 from .model import Address, InboundMail
 from .records import record_view
@@ -77,7 +77,9 @@ class ReplyContext:
             subject=out.subject, envelope_from=services.identity.from_addr.addr,
             recipients=recipients, record=record, now=self.now,
         )
-        self.session.flush()
+        # Written now, so the next answer of this transaction threads under this one too.
+        journal.flush(self.session)
+        self.session.expire(record, ["mails"])
         repo.add_log(self.session, record, at=self.now, kind="mail_out", actor="gateway",
                      text=f"{what}已排队发送至 {', '.join(recipients)}", mail=stored,
                      data={"message_id": out.message_id, "template": kind})

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import takewhile
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import closedloop, loops, notices, records
-from .db import repo
+from .db import journal, repo
 from .db.models import Mail
 from .errors import ParseError
 from .identity import Identity
@@ -65,24 +67,44 @@ class Services:
     max_size: int = 25 * 1024 * 1024  # bytes; what an oversize notice names as the limit
 
 
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """A fetched mail and what the parser made of it: the mail, or why there is none."""
+
+    fetched: FetchedMail
+    mail: InboundMail | None
+    error: Exception | None = None
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.fetched.raw).hexdigest()
+
+
+def parse_fetched(fetched: FetchedMail) -> Parsed:
+    """Parse without raising: a mail the parser cannot read is kept for quarantine."""
+    try:
+        return Parsed(fetched, parse_mail(fetched.raw))
+    except Exception as exc:  # noqa: BLE001 - a parser bug must not stop the mailbox
+        return Parsed(fetched, None, exc)
+
+
 def process(services: Services, fetched: FetchedMail, now: datetime) -> Result:
     """Store one mail and everything it causes, or quarantine it; never raise for a bad mail.
 
     Raises only when the database itself cannot take the mail, so the caller leaves it in
     the mailbox for the next round.
     """
-    digest = hashlib.sha256(fetched.raw).hexdigest()
-    try:
-        mail = parse_mail(fetched.raw)
-    except ParseError as exc:
-        return _quarantine(services, fetched, digest, None, f"unparseable: {exc}", now)
-    except Exception as exc:  # noqa: BLE001 - a parser bug must not stop the mailbox
-        log.exception("parser failed on %s; quarantining it", fetched.key)
-        return _quarantine(services, fetched, digest, None, f"parser failed: {exc!r}", now)
+    return _process_parsed(services, parse_fetched(fetched), now)
+
+
+def _process_parsed(services: Services, parsed: Parsed, now: datetime) -> Result:
+    fetched, mail = parsed.fetched, parsed.mail
+    if mail is None:
+        return _quarantine_unparsed(services, parsed, now)
     services.faults("after_parse")
     try:
         with services.sessions.begin() as session:
-            return _store(session, services, fetched, mail, digest, now)
+            return _store(session, services, fetched, mail, parsed.digest, now)
     except IntegrityError:
         # A concurrent run stored the same Message-ID first: the database refused the twin.
         with services.sessions() as session:
@@ -93,48 +115,71 @@ def process(services: Services, fetched: FetchedMail, now: datetime) -> Result:
         if _is_storage_failure(exc):
             raise
         log.exception("mail %s could not be processed; quarantining it", fetched.key)
-        return _quarantine(services, fetched, digest, mail, f"internal error: {exc!r}", now)
+        return _quarantine(services, fetched, parsed.digest, mail,
+                           f"internal error: {exc!r}", now)
+
+
+def _quarantine_unparsed(services: Services, parsed: Parsed, now: datetime) -> Result:
+    exc = parsed.error
+    if isinstance(exc, ParseError):
+        reason = f"unparseable: {exc}"
+    else:
+        log.error("parser failed on %s; quarantining it", parsed.fetched.key, exc_info=exc)
+        reason = f"parser failed: {exc!r}"
+    return _quarantine(services, parsed.fetched, parsed.digest, None, reason, now)
 
 
 def process_many(services: Services, batch: list[FetchedMail], now: datetime) -> list[Result]:
-    """`process` for a batch, committed together; results as if each mail had its own turn.
+    """`process` for a batch, committed together; results as if each mail had its own turn."""
+    parsed = [parse_fetched(item) for item in batch]
+    results: list[Result] = []
+    while len(results) < len(parsed):
+        results += store_many(services, parsed[len(results):], now)
+    return results
 
-    Each mail's rows are still all-or-nothing: if anything in the batch fails, the whole
-    transaction is rolled back and every mail is processed again alone, so one bad mail
-    costs its batch a retry but never takes a good mail with it. Committing a batch at
-    once spares the per-transaction and per-flush cost that dominates a mail's storing.
+
+def store_many(
+    services: Services, parsed: Sequence[Parsed], now: datetime,
+    *, enough: Callable[[], bool] = lambda: False,
+) -> list[Result]:
+    """Store the first mails of `parsed` in one transaction; their results, in order.
+
+    The transaction ends at the first mail the parser could not read (quarantined on its
+    own), or after any mail once `enough()` says so: another process waits for the
+    database. Each mail's rows are still all-or-nothing: if anything in the transaction
+    fails, it is rolled back and each mail is processed again alone, so one bad mail costs
+    its group a retry but never takes a good mail with it. Committing mails together spares
+    the per-transaction and per-flush cost that dominates a mail's storing.
     """
-    if len(batch) <= 1:
-        return [process(services, item, now) for item in batch]
-    results: dict[int, Result] = {}
-    parsed: list[tuple[int, FetchedMail, InboundMail]] = []
-    for n, item in enumerate(batch):
-        try:
-            parsed.append((n, item, parse_mail(item.raw)))
-        except Exception:  # noqa: BLE001 - `process` quarantines it with the reason
-            results[n] = process(services, item, now)
+    if not parsed:
+        return []
+    if parsed[0].mail is None:
+        return [_quarantine_unparsed(services, parsed[0], now)]
+    readable = list(takewhile(lambda p: p.mail is not None, parsed))
+    if len(readable) == 1:
+        return [_process_parsed(services, readable[0], now)]
     services.faults("after_parse")
     try:
-        stored = _store_together(services, [(item, mail) for _, item, mail in parsed], now)
+        return _store_together(services, readable, now, enough)
     except Exception as exc:  # noqa: BLE001 - each mail gets its own try just below
-        log.info("batch of %d not stored together (%s); storing one by one",
-                 len(parsed), type(exc).__name__)
-        stored = [process(services, item, now) for _, item, _ in parsed]
-    results.update(zip((n for n, _, _ in parsed), stored))
-    return [results[n] for n in range(len(batch))]
+        log.info("group of %d not stored together (%s); storing one by one",
+                 len(readable), type(exc).__name__)
+        return [_process_parsed(services, p, now) for p in readable]
 
 
 def _store_together(
-    services: Services, parsed: list[tuple[FetchedMail, InboundMail]], now: datetime
+    services: Services, parsed: list[Parsed], now: datetime, enough: Callable[[], bool]
 ) -> list[Result]:
     with services.sessions.begin() as session, session.no_autoflush:
-        repo.note_stored_inbound(session, (mail.message_id for _, mail in parsed))
-        loops.count_recent(session, (mail.answer_to.addr for _, mail in parsed), now,
+        repo.note_stored_inbound(session, (p.mail.message_id for p in parsed))
+        loops.count_recent(session, (p.mail.answer_to.addr for p in parsed), now,
                            services.auto_reply_cap)
-        return [
-            _store(session, services, item, mail, hashlib.sha256(item.raw).hexdigest(), now)
-            for item, mail in parsed
-        ]
+        results = []
+        for p in parsed:
+            results.append(_store(session, services, p.fetched, p.mail, p.digest, now))
+            if enough():
+                break
+        return results
 
 
 def _store(
@@ -154,8 +199,8 @@ def _store(
         return result
     rules = services.rules()
     tag = parse_subject(mail.subject, rules.directory.names)
-    if session.new and (tag.record_id or mail.in_reply_to or mail.references):
-        session.flush()  # in a batch, the thread may have begun a few mails earlier
+    if (tag.record_id or mail.in_reply_to or mail.references) and journal.pending(session):
+        journal.flush(session)  # in a batch, the thread may have begun a few mails earlier
     existing = records.thread_of(session, tag, mail)
     if existing is not None:
         row = _inbound_row(fetched, mail, digest, now, kind="reply")
@@ -167,29 +212,36 @@ def _store(
         repo.add_inbound(session, _inbound_row(fetched, mail, digest, now, kind="auto"))
         return Result(Action.IGNORED, reason=why)
     decision = route(mail, tag, rules, internal_domains=services.identity.internal_domains)
-    row = _inbound_row(fetched, mail, digest, now, kind="original")
-    record, queued = records.open_record(session, services, mail, tag, decision, row, now)
+    inbound = _inbound_values(fetched, mail, digest, now, kind="original")
+    record, queued = records.open_record(session, services, mail, tag, decision, inbound, now)
     return Result(Action.CREATED, record.id, queued=queued)
 
 
 def _inbound_row(
     fetched: FetchedMail, mail: InboundMail, digest: str, now: datetime, *, kind: str
 ) -> Mail:
-    return Mail(
-        direction="in",
-        message_id=mail.message_id,
-        inbound_key=mail.message_id,
-        source_key=fetched.key,
-        kind=kind,
-        subject=mail.subject,
-        from_addr=mail.from_addr.addr,
-        to_addrs=[a.addr for a in mail.recipients],
-        date=mail.date,
-        created_at=now,
-        size=len(fetched.raw),
-        digest=digest,
-        raw=fetched.raw,
-    )
+    return Mail(**_inbound_values(fetched, mail, digest, now, kind=kind))
+
+
+def _inbound_values(
+    fetched: FetchedMail, mail: InboundMail, digest: str, now: datetime, *, kind: str
+) -> dict[str, Any]:
+    return {
+        "direction": "in",
+        "message_id": mail.message_id,
+        "inbound_key": mail.message_id,
+        "source_key": fetched.key,
+        "kind": kind,
+        "subject": mail.subject,
+        "from_addr": mail.from_addr.addr,
+        "to_addrs": [a.addr for a in mail.recipients],
+        "date": mail.date,
+        "created_at": now,
+        "size": len(fetched.raw),
+        "digest": digest,
+        "quarantine_reason": None,
+        "raw": fetched.raw,
+    }
 
 
 def _quarantine(

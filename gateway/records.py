@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session
 
 from . import loops
 from .db import repo
+from .db.journal import Row
 from .db.models import Mail, Record
+from .db.repo import RecordRow
 from .model import InboundMail, Status, SubjectTag, Urgency
 from .render import make_message_id
 from .rules import Decision
@@ -59,17 +61,22 @@ def open_record(
     mail: InboundMail,
     tag: SubjectTag,
     decision: Decision,
-    row: Mail,
+    inbound: dict[str, Any],
     now: datetime,
-) -> tuple[Record, tuple[str, ...]]:
-    """Create the record, log how it was routed, and queue the acknowledgement and notice."""
+) -> tuple[RecordRow, tuple[str, ...]]:
+    """Create the record, log how it was routed, and queue the acknowledgement and notice.
+
+    The hot path of the gateway: everything here is written as journal rows (db/journal.py),
+    no ORM object is built. `inbound` holds the values of the mail's own row.
+    """
     local_now = now.astimezone(services.calendar.tz)
     record_id, seq = repo.allocate_record_id(session, decision.id_prefix, local_now.year)
     policy = services.policy.with_overrides(decision.deadlines) if decision.deadlines else (
         services.policy)
     response = policy.deadline(now, tag.urgency, "response", services.calendar)
     resolution = policy.deadline(now, tag.urgency, "resolution", services.calendar)
-    record = Record(
+    record = repo.add_record(
+        session,
         id=record_id,
         prefix=decision.id_prefix,
         year=local_now.year,
@@ -101,16 +108,14 @@ def open_record(
         deadline_overrides=decision.deadlines,
         archive_class=decision.archive_class,
     )
-    session.add(record)
-    row.record = record
-    repo.add_inbound(session, row)
+    row = repo.add_inbound_row(session, **inbound, record_id=record_id)
     _log_opening(session, record, mail, decision, row, now)
-    queued = _queue_answers(session, services, record, mail, decision, row, now)
+    queued = _queue_answers(session, services, record, mail, decision, inbound["raw"], now)
     return record, queued
 
 
 def _log_opening(
-    session: Session, record: Record, mail: InboundMail, decision: Decision, row: Mail,
+    session: Session, record: RecordRow, mail: InboundMail, decision: Decision, row: Row,
     now: datetime,
 ) -> None:
     repo.add_log(
@@ -128,10 +133,10 @@ def _log_opening(
 def _queue_answers(
     session: Session,
     services: Services,
-    record: Record,
+    record: RecordRow,
     mail: InboundMail,
     decision: Decision,
-    row: Mail,
+    original: bytes,
     now: datetime,
 ) -> tuple[str, ...]:
     context = template_context(services, record, mail, decision)
@@ -153,7 +158,7 @@ def _queue_answers(
     if notify_to:
         queued.append(
             _queue(session, services, record, decision.notify_template, "notify", notify_to,
-                   decision.cc, context, mail, row.raw, now)
+                   decision.cc, context, mail, original, now)
         )
     else:
         repo.add_log(session, record, at=now, kind="warning", actor="gateway",
@@ -164,7 +169,7 @@ def _queue_answers(
 def _queue(
     session: Session,
     services: Services,
-    record: Record,
+    record: RecordRow,
     template: str,
     purpose: str,
     to: list,
@@ -201,7 +206,7 @@ def _queue(
 
 
 def template_context(
-    services: Services, record: Record, mail: InboundMail, decision: Decision
+    services: Services, record: Record | RecordRow, mail: InboundMail, decision: Decision
 ) -> dict[str, Any]:
     """Plain data for templates: values only, so nothing from a mail is ever run as a template."""
     identity = services.identity
@@ -224,7 +229,7 @@ def template_context(
     }
 
 
-def record_view(record: Record, tz) -> dict[str, Any]:
+def record_view(record: Record | RecordRow, tz) -> dict[str, Any]:
     return {
         "id": record.id,
         "title": record.title,

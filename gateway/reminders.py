@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .chase import ChasePolicy, Clock, Notice, NoticeKind, RecordClock, due, working_time_left
-from .db import repo
+from .db import journal, repo
 from .db.models import Mail, Record, SentNotice
 from .model import Address, Status, Urgency
 from .records import record_view
@@ -135,7 +135,8 @@ def _send(session: Session, services: Any, record: Record, notice: Notice, now: 
     stored = repo.enqueue(session, message_id=out.message_id, kind=notice.kind, raw=out.raw,
                           subject=out.subject, envelope_from=identity.from_addr.addr,
                           recipients=addrs, record=record, now=now)
-    row.mail = stored
+    journal.flush(session)
+    row.mail_id = stored.id
     repo.add_log(session, record, at=now, kind="notice", actor="gateway",
                  text=f"{_label(notice)}已排队发送至 {', '.join(addrs)}", mail=stored,
                  data={"key": notice.key, "due_at": notice.due_at.isoformat()})

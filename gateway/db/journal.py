@@ -1,10 +1,11 @@
-"""Append-only rows written in one statement per table just before the transaction commits.
+"""New rows written in one statement per table just before the transaction commits.
 
-Storing a mail adds a dozen rows, and most of them (log lines, outbox entries, the count of
-automatic answers) are never read back by the transaction that writes them. As ORM objects
-they cost more than everything else in storing a mail, so they wait here as plain values
-and go out as one executemany INSERT per table, after the ORM's own flush has given the
-mails and records they point at their ids.
+Storing a mail adds a dozen rows (the record, the mail, the answers, the outbox entries, log
+lines, the count of automatic answers), and none of them is read back by the transaction
+that writes them. As ORM objects they cost more than everything else in storing a mail, so
+they wait here as plain values and go out as one executemany INSERT per table, in the
+order the foreign keys need, after the ORM's own flush. A row that others point at is
+given a `Row` handle whose id is filled in when it is written.
 
 The rows are written like the ORM's pending objects: at commit (a `before_commit` listener,
 so no use case can forget them), before an ORM query unless autoflush is off (as in the
@@ -19,6 +20,7 @@ record, and sets its final value here.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,18 +30,28 @@ from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 _KEY = "gateway.journal"
 
 
+class Row:
+    """A row the journal holds; `id` is its primary key once written."""
+
+    __slots__ = ("id",)
+
+    def __init__(self) -> None:
+        self.id: int | None = None
+
+
 class Journal:
     def __init__(self) -> None:
-        # table → rows; each row is (plain values, {column: object whose .id goes there})
-        self._rows: dict[Table, list[tuple[dict[str, Any], Mapping[str, Any]]]] = {}
+        # table → rows: (plain values, {column: object whose .id goes there}, handle or None)
+        self._rows: dict[Table, list[tuple[dict[str, Any], Mapping[str, Any], Row | None]]] = {}
         self._final: dict[object, Executable] = {}
         self.memo: dict[object, Any] = {}  # per-transaction state of the journal's users
 
     def __bool__(self) -> bool:
         return bool(self._rows or self._final)
 
-    def add(self, table: Table, values: dict[str, Any], refs: Mapping[str, Any]) -> None:
-        self._rows.setdefault(table, []).append((values, refs))
+    def add(self, table: Table, values: dict[str, Any], refs: Mapping[str, Any],
+            handle: Row | None = None) -> None:
+        self._rows.setdefault(table, []).append((values, refs, handle))
 
     def finally_execute(self, key: object, statement: Executable) -> None:
         """Run `statement` at the end of the transaction; a later one under `key` replaces it."""
@@ -50,12 +62,22 @@ class Journal:
             return
         session.flush()  # the objects the rows point at get their ids
         rows, self._rows = self._rows, {}
-        for table, entries in rows.items():
+        for table in sorted(rows, key=_dependency_order):
+            entries = rows[table]
             params = [
                 {**values, **{column: _id_of(obj) for column, obj in refs.items()}}
-                for values, refs in entries
+                for values, refs, _ in entries
             ]
-            session.execute(insert(table), params)
+            if not any(handle for _, _, handle in entries):
+                session.execute(insert(table), params)
+                continue
+            # insertmanyvalues: one statement, ids returned in the order of the rows
+            ids = session.execute(
+                insert(table).returning(table.c.id, sort_by_parameter_order=True), params
+            ).scalars().all()
+            for (_, _, handle), new_id in zip(entries, ids, strict=True):
+                if handle is not None:
+                    handle.id = new_id
         final, self._final = self._final, {}
         for statement in final.values():
             session.execute(statement)
@@ -82,6 +104,19 @@ def insert_later(session: Session, table: Table, values: dict[str, Any], **refs:
     journal(session).add(table, values, refs)
 
 
+def insert_later_with_id(session: Session, table: Table, values: dict[str, Any],
+                         **refs: Any) -> Row:
+    """`insert_later` for a row others point at: its handle gets the id when it is written."""
+    handle = Row()
+    journal(session).add(table, values, refs, handle)
+    return handle
+
+
+def pending(session: Session) -> bool:
+    """Whether the ORM or the journal holds rows not yet written."""
+    return bool(session.new or session.info.get(_KEY))
+
+
 def flush(session: Session) -> None:
     """Write the ORM's pending objects and the journal's rows, so queries see both."""
     found = session.info.get(_KEY)
@@ -91,11 +126,16 @@ def flush(session: Session) -> None:
         session.flush()
 
 
+@functools.cache
+def _dependency_order(table: Table) -> int:
+    return table.metadata.sorted_tables.index(table)
+
+
 def _id_of(obj: Any) -> Any:
     if obj is None:
         return None
     if obj.id is None:
-        raise RuntimeError(f"{type(obj).__name__} has no id after flush; is it in the session?")
+        raise RuntimeError(f"{type(obj).__name__} has no id yet; was it added to this session?")
     return obj.id
 
 

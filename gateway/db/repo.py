@@ -6,12 +6,14 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
 
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from ..sources.base import Checkpoint as SourceCheckpoint
-from .journal import insert_later, journal
+from .journal import Row, insert_later, insert_later_with_id, journal
 from .models import Checkpoint, IdSequence, LogEntry, Mail, Outbox, Record
 
 
@@ -135,13 +137,13 @@ def list_records(session: Session, where: RecordFilter = RecordFilter()) -> Sequ
 
 def add_log(
     session: Session,
-    record: Record,
+    record: Record | RecordRow,
     *,
     at: datetime,
     kind: str,
     actor: str,
     text: str,
-    mail: Mail | None = None,
+    mail: Mail | Row | None = None,
     data: dict | None = None,
 ) -> None:
     """Append a line to the record's log; it is written with the transaction's commit."""
@@ -220,30 +222,42 @@ def enqueue(
     subject: str,
     envelope_from: str,
     recipients: Sequence[str],
-    record: Record | None,
+    record: Record | RecordRow | None,
     now: datetime,
-) -> Mail:
+) -> Row:
     """Store an outgoing mail and its outbox row; the sender picks it up after commit."""
-    mail = Mail(
-        direction="out",
-        record=record,
-        message_id=message_id,
-        kind=kind,
-        subject=subject,
-        from_addr=envelope_from,
-        to_addrs=list(recipients),
-        date=now,
-        created_at=now,
-        size=len(raw),
-        digest=hashlib.sha256(raw).hexdigest(),
-        raw=raw,
-    )
-    session.add(mail)
+    record_id = record.id if record is not None else None
+    mail = insert_later_with_id(session, Mail.__table__, {
+        "direction": "out", "record_id": record_id, "message_id": message_id,
+        "inbound_key": None, "source_key": None, "kind": kind, "subject": subject,
+        "from_addr": envelope_from, "to_addrs": list(recipients), "date": now,
+        "created_at": now, "size": len(raw), "digest": hashlib.sha256(raw).hexdigest(),
+        "quarantine_reason": None, "raw": raw,
+    })
     insert_later(
         session, Outbox.__table__,
-        {"record_id": record.id if record is not None else None, "envelope_from": envelope_from,
+        {"record_id": record_id, "envelope_from": envelope_from,
          "recipients": list(recipients), "status": "pending", "attempts": 0,
          "next_attempt_at": now, "last_error": None, "created_at": now, "sent_at": None},
         mail_id=mail,
     )
     return mail
+
+
+class RecordRow(SimpleNamespace):
+    """A record opened in this transaction, as the values written: read them, never assign."""
+
+    id: str
+
+
+def add_record(session: Session, **values: Any) -> RecordRow:
+    """Insert a new record with the transaction's other rows (see journal.py)."""
+    insert_later(session, Record.__table__, values)
+    return RecordRow(**values)
+
+
+def add_inbound_row(session: Session, **values: Any) -> Row:
+    """`add_inbound` as a journal row: for a mail that opens a record in this transaction."""
+    handle = insert_later_with_id(session, Mail.__table__, values)
+    session.info.setdefault(_PENDING_INBOUND, set()).add(values["inbound_key"])
+    return handle

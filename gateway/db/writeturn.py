@@ -31,6 +31,10 @@ class WriteTurn:
             if self._flag is not None:
                 self._flag.clear()
 
+    def wanted(self) -> bool:
+        """Whether the sender waits for the lock now (the loop then ends its transaction)."""
+        return self._flag is not None and self._flag.is_set()
+
     def give_way(self) -> None:
         """Between two write transactions: wait (a little) while the sender wants the lock."""
         if self._flag is None:
