@@ -158,8 +158,7 @@ class OutboxSender:
                 try:
                     if client is None or not client.is_connected:
                         client = await self._connect()
-                    await client.sendmail(job.envelope_from, list(job.recipients), job.raw,
-                                          mail_options=_mail_options(job.raw))
+                    await _transact(client, job)
                 except Exception as exc:  # noqa: BLE001 - every failure is classified below
                     error = classify(exc)
                     outcome.failed[job.outbox_id] = error
@@ -202,6 +201,11 @@ class OutboxSender:
         await client.connect()
         if s.user and self._password is not None:
             await client.login(s.user, self._password.get_secret_value())
+        if client.is_ehlo_or_helo_needed:
+            try:
+                await client.ehlo()
+            except aiosmtplib.SMTPHeloError:
+                await client.helo()
         return client
 
     def _mark_sent(self, ids: list[int], now: datetime) -> None:
@@ -290,9 +294,40 @@ class _Outcome(FlushResult):
     failed: dict[int, SmtpTemporaryError | SmtpPermanentError] = field(default_factory=dict)
 
 
-def _mail_options(raw: bytes) -> list[str]:
-    # An attached original may be 8-bit (raw GBK); announce it so relays do not mangle it.
-    return [] if raw.isascii() else ["BODY=8BITMIME"]
+def _mail_options(raw: bytes, *, announce_size: bool = False) -> list[str]:
+    options = [f"SIZE={len(raw)}"] if announce_size else []
+    if not raw.isascii():
+        # An attached original may be 8-bit (raw GBK); announce it so relays do not mangle it.
+        options.append("BODY=8BITMIME")
+    return options
+
+
+async def _transact(client: aiosmtplib.SMTP, job: _Job) -> None:
+    """One SMTP transaction: MAIL, a RCPT per recipient, DATA.
+
+    aiosmtplib's sendmail does the same, but parses every address twice and scans the whole
+    message twice for line ends; here the message comes from render, CRLF throughout (so
+    its length is its SIZE), and its addresses were checked when it was rendered. As with
+    sendmail, the mail counts as sent when at least one recipient was accepted.
+    """
+    options = _mail_options(job.raw, announce_size=client.supports_extension("size"))
+    try:
+        await client.mail(job.envelope_from, options=options)
+        refused = []
+        for recipient in job.recipients:
+            try:
+                await client.rcpt(recipient)
+            except aiosmtplib.SMTPRecipientRefused as exc:
+                refused.append(exc)
+        if len(refused) == len(job.recipients):
+            raise aiosmtplib.SMTPRecipientsRefused(refused)
+        await client.data(job.raw)
+    except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused):
+        try:  # leave the connection ready for the next mail
+            await client.rset()
+        except (ConnectionError, aiosmtplib.SMTPResponseException):
+            pass
+        raise
 
 
 def _connection_lost(exc: BaseException) -> bool:

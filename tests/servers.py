@@ -317,6 +317,8 @@ class SmtpCapture:
         self.credentials = credentials  # (user, password): AUTH required, over plaintext too
         self._options = controller_options  # e.g. ssl_context or tls_context for TLS tests
         self.refused = 0  # DATA commands answered with the forced code
+        self.refused_recipients: set[str] = set()  # RCPT TO answered with 550
+        self.sizes: list[int | None] = []  # SIZE announced in each MAIL FROM
         self._messages: list[CapturedMail] = []
         self._cond = threading.Condition()
         self._forced: tuple[int, str] | None = None
@@ -406,6 +408,20 @@ class SmtpCapture:
 class _CaptureHandler:
     def __init__(self, capture: SmtpCapture):
         self._capture = capture
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options) -> str:
+        size = next((o.partition("=")[2] for o in mail_options if o.upper().startswith("SIZE=")),
+                    None)
+        self._capture.sizes.append(int(size) if size else None)
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        if address in self._capture.refused_recipients:
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:
         return self._capture._answer(envelope.mail_from, envelope.rcpt_tos, envelope.content)

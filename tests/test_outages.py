@@ -13,6 +13,7 @@ from sqlalchemy import select
 from test_mail_loop import clock, gbk_mail, settings  # noqa: F401 - shared fixtures
 
 from gateway.app import Gateway
+from gateway.db import repo
 from gateway.db.models import Mail, Outbox
 from gateway.errors import MailboxError
 from gateway.notices import DEAD_LETTER_KIND
@@ -73,6 +74,39 @@ def test_permanent_refusal_dead_letters_and_tells_the_admin_once(gateway, clock,
     assert len(notices) == 2 and len(smtp_capture.messages) == 2
     assert all("投递失败" in m.message["Subject"] for m in notices)
     assert "550" in notices[0].message.get_body(("plain",)).get_content()
+
+
+def test_a_refused_recipient_leaves_the_mail_to_the_others(gateway, clock, smtp_capture):
+    gateway.ingest(_fetched(gbk_mail()))
+    with gateway.sessions.begin() as session:
+        repo.enqueue(session, message_id="two@gateway.corp.example", kind="notify",
+                     raw=b"Subject: x\r\n\r\nbody\r\n", subject="x",
+                     envelope_from="gateway@corp.example",
+                     recipients=["gone@corp.example", "here@corp.example"], record=None,
+                     now=clock.now)
+    smtp_capture.refused_recipients = {"gone@corp.example"}
+    result = gateway.flush()
+    assert len(result.sent) == 3 and not result.dead
+    two = [m for m in smtp_capture.wait_for(3) if m.raw.endswith(b"body\r\n")]
+    assert [m.rcpt_tos for m in two] == [("here@corp.example",)]
+    # SIZE is announced, and is what arrives
+    assert sorted(smtp_capture.sizes) == sorted(len(m.raw) for m in smtp_capture.messages)
+
+
+def test_all_recipients_refused_is_a_dead_letter(gateway, clock, smtp_capture):
+    with gateway.sessions.begin() as session:
+        repo.enqueue(session, message_id="none@gateway.corp.example", kind="notify",
+                     raw=b"Subject: x\r\n\r\nbody\r\n", subject="x",
+                     envelope_from="gateway@corp.example",
+                     recipients=["gone@corp.example", "left@corp.example"], record=None,
+                     now=clock.now)
+    smtp_capture.refused_recipients = {"gone@corp.example", "left@corp.example"}
+    result = gateway.flush()
+    assert len(result.dead) == 1 and not result.sent
+    [row] = [r for r in outbox_rows(gateway) if r.status == "dead"]
+    assert "gone@corp.example: 550" in row.last_error and "left@corp.example: 550" in row.last_error
+    assert len(gateway.flush().sent) == 1  # the admin's notice of the dead letter
+    assert [m.rcpt_tos for m in smtp_capture.wait_for(1)] == [(ADMIN,)]
 
 
 def test_a_dead_admin_notice_tells_nobody_again(gateway, clock, smtp_capture):

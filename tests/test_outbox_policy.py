@@ -49,3 +49,4 @@ def test_failures_are_split_into_temporary_and_permanent(exc, kind):
 def test_eight_bit_mail_is_announced():
     assert _mail_options(b"Subject: ok\r\n\r\nascii") == []
     assert _mail_options("正文".encode("gbk")) == ["BODY=8BITMIME"]
+    assert _mail_options(b"a\r\nb\r\n", announce_size=True) == ["SIZE=6"]
