@@ -12,11 +12,10 @@ from datetime import datetime, timedelta
 
 import aiosmtplib
 from pydantic import SecretStr
-from sqlalchemy.orm import Session, selectinload, sessionmaker, undefer
+from sqlalchemy.orm import Session, sessionmaker
 
 from .config import SmtpSettings
 from .db import repo
-from .db.models import Mail, Outbox
 from .db.writeturn import WriteTurn
 from .errors import SmtpPermanentError, SmtpTemporaryError
 from .faults import no_faults
@@ -128,16 +127,11 @@ class OutboxSender:
         """Due rows, less those sent whose "sent" is still being committed."""
         # A short transaction of its own: no database lock is held while SMTP talks.
         with self._sessions() as session:
-            rows = session.scalars(
-                repo.due_outbox_query(now, limit + len(skip)).options(
-                    selectinload(Outbox.mail).options(undefer(Mail.raw))
-                )
-            ).all()
-            return [
-                _Job(r.id, r.attempts, r.envelope_from, tuple(r.recipients), r.mail.raw,
-                     r.mail.message_id)
-                for r in rows if r.id not in skip
-            ][:limit]
+            rows = repo.due_outbox(session, now, limit + len(skip))
+        return [
+            _Job(r.id, r.attempts, r.envelope_from, tuple(r.recipients), r.raw, r.message_id)
+            for r in rows if r.id not in skip
+        ][:limit]
 
     async def _send_all(self, jobs: list[_Job], marker: _SentMarker) -> _Outcome:
         queue: asyncio.Queue[_Job] = asyncio.Queue()

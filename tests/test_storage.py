@@ -10,7 +10,14 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from gateway.db import repo
-from gateway.db.engine import make_engine, make_sessionmaker, upgrade
+from gateway.db.engine import (
+    alembic_config,
+    current_revision,
+    latest_revision,
+    make_engine,
+    make_sessionmaker,
+    upgrade,
+)
 from gateway.db.models import AppendOnlyViolation, LogEntry, Mail, Record
 from gateway.sources.base import Checkpoint
 
@@ -42,6 +49,28 @@ def _mail(message_id: str, record: Record | None = None) -> Mail:
     return Mail(direction="in", message_id=message_id, inbound_key=message_id, kind="original",
                 record=record, subject="s", from_addr="a@b.example", to_addrs=[],
                 created_at=NOW, size=1, digest="0" * 64, raw=b"x")
+
+
+def test_the_latest_revision_is_alembics_head(storage_url):
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config(storage_url)).get_current_head()
+    assert latest_revision() == head
+
+
+def test_an_older_schema_is_brought_to_the_latest_revision(sessions):
+    from alembic import command
+
+    engine = sessions.kw["bind"]
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0004")
+    assert current_revision(engine) == "0004"
+    upgrade(engine)
+    assert current_revision(engine) == latest_revision()
+    with sessions() as session:
+        assert session.execute(text("SELECT count(*) FROM auto_replies")).scalar() == 0
 
 
 def test_record_ids_are_sequential_per_prefix_and_year(sessions):
@@ -229,12 +258,12 @@ def test_outbox_rows_come_due_in_order(sessions):
                          subject="s", envelope_from="gw@x", recipients=["a@b"], record=None,
                          now=NOW + timedelta(seconds=n))
     with sessions() as session:
-        due = session.scalars(repo.due_outbox_query(NOW + timedelta(seconds=1), 10)).all()
-        assert [row.mail.message_id for row in due] == ["m0@gw", "m1@gw"]
+        due = repo.due_outbox(session, NOW + timedelta(seconds=1), 10)
+        assert [(row.message_id, row.raw) for row in due] == [("m0@gw", b"raw"), ("m1@gw", b"raw")]
     with sessions.begin() as session:
         repo.mark_sent(session, [due[0].id], NOW)
         repo.mark_retry(session, due[1].id, "451 busy", NOW + timedelta(hours=1), dead=False)
     with sessions() as session:
         assert repo.outbox_counts(session) == {"sent": 1, "pending": 2}
-        due = session.scalars(repo.due_outbox_query(NOW + timedelta(seconds=5), 10)).all()
-        assert [row.mail.message_id for row in due] == ["m2@gw"]
+        due = repo.due_outbox(session, NOW + timedelta(seconds=5), 10)
+        assert [row.message_id for row in due] == ["m2@gw"]

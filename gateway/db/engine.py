@@ -6,7 +6,8 @@ import os
 from functools import partial
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
@@ -63,8 +64,23 @@ def alembic_config(url: str):
     return config
 
 
+def latest_revision() -> str:
+    """The newest migration's revision: they are numbered, each file named after its own."""
+    return max(path.name.partition("_")[0] for path in (MIGRATIONS / "versions").glob("*_*.py"))
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        try:
+            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except DBAPIError:
+            return None  # a new database: no table yet
+
+
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the latest migration; a no-op when it is already there."""
+    if current_revision(engine) == latest_revision():
+        return  # the usual start: spares loading Alembic and every migration script
     from alembic import command
 
     config = alembic_config(engine.url.render_as_string(hide_password=False))
