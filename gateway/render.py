@@ -268,6 +268,8 @@ def _field(name: str, value: str) -> str:
         return f"{name}:"
     if not _PLAIN.fullmatch(value):
         return f"{name}: {encoded_words(value, _MAX_LINE - len(name) - 2)}"
+    if len(name) + 2 + len(value) <= _MAX_LINE:
+        return f"{name}: {value}"  # fits on one line as it is
     header = Header(value, "us-ascii", _MAX_LINE, header_name=name)
     # Folding only at spaces: a fold after ";" or "," would add a space on unfolding.
     return f"{name}: {header.encode(splitchars=' ', linesep=_CRLF)}"

@@ -43,7 +43,7 @@ class Journal:
     def __init__(self) -> None:
         # table → rows: (plain values, {column: object whose .id goes there}, handle or None)
         self._rows: dict[Table, list[tuple[dict[str, Any], Mapping[str, Any], Row | None]]] = {}
-        self._final: dict[object, Executable] = {}
+        self._final: dict[object, tuple[Executable, dict[str, Any]]] = {}
         self.memo: dict[object, Any] = {}  # per-transaction state of the journal's users
 
     def __bool__(self) -> bool:
@@ -53,9 +53,10 @@ class Journal:
             handle: Row | None = None) -> None:
         self._rows.setdefault(table, []).append((values, refs, handle))
 
-    def finally_execute(self, key: object, statement: Executable) -> None:
+    def finally_execute(self, key: object, statement: Executable, params: dict[str, Any]
+                        ) -> None:
         """Run `statement` at the end of the transaction; a later one under `key` replaces it."""
-        self._final[key] = statement
+        self._final[key] = (statement, params)
 
     def write(self, session: Session) -> None:
         if not self:
@@ -79,8 +80,8 @@ class Journal:
                 if handle is not None:
                     handle.id = new_id
         final, self._final = self._final, {}
-        for statement in final.values():
-            session.execute(statement)
+        for statement, params in final.values():
+            session.execute(statement, params)
 
     def discard(self) -> None:
         self._rows.clear()

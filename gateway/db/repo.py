@@ -10,7 +10,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Row as ResultRow
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from ..sources.base import Checkpoint as SourceCheckpoint
@@ -29,13 +29,19 @@ def allocate_record_id(session: Session, prefix: str, year: int) -> tuple[str, i
     book = journal(session)
     if key in book.memo:
         seq = book.memo[key] + 1
-        table = IdSequence.__table__
-        book.finally_execute(key, update(table).where(table.c.prefix == prefix,
-                                                     table.c.year == year).values(last=seq))
+        book.finally_execute(key, _SET_SEQUENCE, {"p": prefix, "y": year, "last": seq})
     else:
         seq = _bump_sequence(session, prefix, year)
     book.memo[key] = seq
     return f"{prefix}-{year}-{seq:03d}", seq
+
+
+_SEQUENCES = IdSequence.__table__
+_SET_SEQUENCE = (
+    update(_SEQUENCES)
+    .where(_SEQUENCES.c.prefix == bindparam("p"), _SEQUENCES.c.year == bindparam("y"))
+    .values(last=bindparam("last"))
+)
 
 
 def _bump_sequence(session: Session, prefix: str, year: int) -> int:
