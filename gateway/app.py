@@ -70,6 +70,7 @@ class Gateway:
                 settings.gateway.templates_dir,
                 domain=settings.gateway.domain,
                 from_addr=self.identity.from_addr,
+                eight_bit=settings.smtp.eight_bit,
             ),
             calendar=self.calendar,
             policy=make_deadline_policy(settings),

@@ -100,6 +100,9 @@ class SmtpSettings(_Credentials):
     backoff_initial: float = Field(default=30.0, gt=0)
     backoff_max: float = Field(default=3600.0, gt=0)
     connections: int = Field(default=4, ge=1, le=32)
+    # UTF-8 text parts as 8bit (RFC 6152 8BITMIME) rather than base64: a third smaller and
+    # readable in the stored raw mail. Set false for a relay that does not announce 8BITMIME.
+    eight_bit: bool = True
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

@@ -59,6 +59,8 @@ def backoff(attempts: int, initial: float, ceiling: float, rng: random.Random) -
 
 def classify(exc: BaseException) -> SmtpTemporaryError | SmtpPermanentError:
     """Split SMTP failures into worth-retrying and refused-for-good."""
+    if isinstance(exc, (SmtpTemporaryError, SmtpPermanentError)):
+        return exc
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
         codes = [r.code for r in exc.recipients]
         permanent = bool(codes) and all(500 <= c < 600 for c in codes)
@@ -305,6 +307,10 @@ async def _transact(client: aiosmtplib.SMTP, job: _Job) -> None:
     sendmail, the mail counts as sent when at least one recipient was accepted.
     """
     options = _mail_options(job.raw, announce_size=client.supports_extension("size"))
+    if "BODY=8BITMIME" in options and not client.supports_extension("8bitmime"):
+        raise SmtpPermanentError(
+            "the SMTP server does not announce 8BITMIME and this mail is 8-bit; set "
+            "[smtp] eight_bit = false (an 8-bit original attached to a notice needs it anyway)")
     try:
         await client.mail(job.envelope_from, options=options)
         refused = []

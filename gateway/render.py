@@ -94,12 +94,14 @@ def clean(text: str) -> str:
 class Renderer:
     """Renders `{kind}.subject.j2`, `{kind}.txt.j2` and optional `{kind}.html.j2` into mail."""
 
-    def __init__(self, templates_dir: Path, *, domain: str, from_addr: Address):
+    def __init__(self, templates_dir: Path, *, domain: str, from_addr: Address,
+                 eight_bit: bool = True):
         if not _DOMAIN.fullmatch(domain):
             raise ValueError(f"not a mail domain: {domain!r}")
         self.templates_dir = Path(templates_dir)
         self.domain = domain
         self.from_addr = from_addr
+        self.eight_bit = eight_bit  # UTF-8 text parts as 8bit (the relay has 8BITMIME)
         self.env = make_environment(self.templates_dir)
         self._from = _address_field("From", (from_addr,))
         self._x_loop = _field("X-Loop", from_addr.addr)
@@ -157,7 +159,8 @@ class Renderer:
         head = (_CRLF.join(fields) + _CRLF).encode("ascii")
         return OutgoingMail(
             kind=kind, message_id=message_id, to=tuple(to), cc=tuple(cc), subject=subject,
-            in_reply_to=parent, references=refs, raw=head + _body(text, html, attach_original),
+            in_reply_to=parent, references=refs,
+            raw=head + _body(text, html, attach_original, self.eight_bit),
         )
 
     def _render(self, name: str, data: Mapping[str, Any], optional: bool = False) -> Any:
@@ -345,27 +348,31 @@ def _fold_tokens(name: str, tokens: Sequence[str], separator: str) -> str:
     return _CRLF.join([*lines, line])
 
 
-def _body(text: str, html: str | None, original: bytes | None) -> bytes:
+def _body(text: str, html: str | None, original: bytes | None, eight_bit: bool) -> bytes:
     """The MIME entity after the top-level headers, written directly.
 
     email.message builds the same structure ten times slower (each part's headers go
     through the header registry), and render runs twice for every mail.
     """
-    body = _text_part(text, "plain")
+    body = _text_part(text, "plain", eight_bit)
     if html is not None:
-        body = _multipart("alternative", body, _text_part(html, "html"))
+        body = _multipart("alternative", body, _text_part(html, "html", eight_bit))
     if original is not None:
         body = _multipart("mixed", body, _original_part(original))
     return body
 
 
-def _text_part(text: str, subtype: str) -> bytes:
+def _text_part(text: str, subtype: str, eight_bit: bool) -> bytes:
     data = _SURROGATES.sub("\ufffd", text).encode("utf-8")
     lines = data.splitlines()
     head = f'Content-Type: text/{subtype}; charset="utf-8"\r\nContent-Transfer-Encoding: '
-    if data.isascii() and b"\0" not in data and max(map(len, lines), default=0) <= 998:
-        return f"{head}7bit\r\n\r\n".encode("ascii") + b"\r\n".join([*lines, b""])
-    # base64 keeps Chinese text intact through relays that lack 8BITMIME.
+    if b"\0" not in data and max(map(len, lines), default=0) <= 998:
+        if data.isascii():
+            return f"{head}7bit\r\n\r\n".encode("ascii") + b"\r\n".join([*lines, b""])
+        if eight_bit:
+            return f"{head}8bit\r\n\r\n".encode("ascii") + b"\r\n".join([*lines, b""])
+    # base64 keeps Chinese text intact through relays that lack 8BITMIME, and carries
+    # what no SMTP line may (a NUL, a line over 998 octets).
     encoded = base64.encodebytes(b"\r\n".join([*lines, b""])).replace(b"\n", b"\r\n")
     return f"{head}base64\r\n\r\n".encode("ascii") + encoded
 

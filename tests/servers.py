@@ -319,6 +319,7 @@ class SmtpCapture:
         self.refused = 0  # DATA commands answered with the forced code
         self.refused_recipients: set[str] = set()  # RCPT TO answered with 550
         self.sizes: list[int | None] = []  # SIZE announced in each MAIL FROM
+        self.eight_bit = True  # False: EHLO does not announce 8BITMIME
         self._messages: list[CapturedMail] = []
         self._cond = threading.Condition()
         self._forced: tuple[int, str] | None = None
@@ -408,6 +409,12 @@ class SmtpCapture:
 class _CaptureHandler:
     def __init__(self, capture: SmtpCapture):
         self._capture = capture
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses) -> list[str]:
+        session.host_name = hostname
+        if self._capture.eight_bit:
+            return responses
+        return [r for r in responses if "8BITMIME" not in r]
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options) -> str:
         size = next((o.partition("=")[2] for o in mail_options if o.upper().startswith("SIZE=")),

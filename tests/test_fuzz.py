@@ -111,7 +111,7 @@ def test_nothing_from_a_mail_adds_or_splits_an_outgoing_header(gateway, name, su
         outgoing = session.scalars(select(Mail.raw).where(
             Mail.direction == "out", Mail.record_id == result.record_id)).all()
     for out in outgoing:
-        out.decode("ascii")  # every header encoded; 8-bit only inside attached originals
+        out.partition(b"\r\n\r\n")[0].decode("ascii")  # every header encoded; bodies may be 8-bit
         names = header_names(out)
         assert set(names) <= OUR_FIELDS, names
         assert len(names) == len(set(names))  # no field given twice by a smuggled line break

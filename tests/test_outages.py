@@ -109,6 +109,22 @@ def test_all_recipients_refused_is_a_dead_letter(gateway, clock, smtp_capture):
     assert [m.rcpt_tos for m in smtp_capture.wait_for(1)] == [(ADMIN,)]
 
 
+def test_a_relay_without_8bitmime_dead_letters_8bit_mail_with_the_setting_to_change(
+        gateway, clock, smtp_capture):
+    smtp_capture.eight_bit = False
+    with gateway.sessions.begin() as session:
+        for n, body in enumerate([b"ascii only", "中文正文".encode()]):
+            repo.enqueue(session, message_id=f"m{n}@gateway.corp.example", kind="notify",
+                         raw=b"Subject: x\r\n\r\n" + body + b"\r\n", subject="x",
+                         envelope_from="gateway@corp.example", recipients=["a@corp.example"],
+                         record=None, now=clock.now)
+    result = gateway.flush()
+    assert len(result.sent) == 1 and len(result.dead) == 1
+    assert [m.raw for m in smtp_capture.wait_for(1)] == [b"Subject: x\r\n\r\nascii only\r\n"]
+    [dead] = [r for r in outbox_rows(gateway) if r.status == "dead"]
+    assert "8BITMIME" in dead.last_error and "eight_bit = false" in dead.last_error
+
+
 def test_a_dead_admin_notice_tells_nobody_again(gateway, clock, smtp_capture):
     gateway.ingest(_fetched(gbk_mail()))
     smtp_capture.respond_with(550)

@@ -413,6 +413,26 @@ def test_display_names_are_encoded_never_pasted(renderer, payload):
     assert recipient.display_name == clean(payload)
 
 
+@pytest.mark.parametrize(("eight_bit", "text", "encoding"), [
+    (True, "您好！\n您的来信已收到。", "8bit"),
+    (False, "您好！\n您的来信已收到。", "base64"),
+    (True, "ascii only", "7bit"),
+    (True, "长" * 400, "base64"),  # 1,200 octets: no SMTP line may be longer than 998
+    (True, "a\0b 中", "base64"),
+])
+def test_text_parts_go_8bit_when_the_relay_allows_it(tmp_path, eight_bit, text, encoding):
+    (tmp_path / "t.subject.j2").write_text("主题", encoding="utf-8")
+    (tmp_path / "t.txt.j2").write_text("{{ body }}", encoding="utf-8")
+    renderer = Renderer(tmp_path, domain=DOMAIN, from_addr=GATEWAY, eight_bit=eight_bit)
+    out = renderer.render("t", to=STAFF, context={"body": text}, now=NOW)
+    head, _, _ = out.raw.partition(b"\r\n\r\n")
+    head.decode("ascii")  # headers stay 7-bit whatever the body is
+    message = parse(out.raw)
+    assert message["Content-Transfer-Encoding"] == encoding
+    assert message.get_content().replace("\r\n", "\n").rstrip("\n") == text
+    assert max(map(len, out.raw.split(b"\r\n"))) <= 998
+
+
 @settings(max_examples=300, deadline=None)
 @given(text=st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=300),
        name=st.sampled_from(["Subject", "To", "X-Gateway-Record", "Content-Description"]))
