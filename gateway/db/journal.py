@@ -1,8 +1,8 @@
 """New rows written in one statement per table just before the transaction commits.
 
 Storing a mail adds a dozen rows (the record, the mail, the answers, the outbox entries, log
-lines, the count of automatic answers), and none of them is read back by the transaction
-that writes them. As ORM objects they cost more than everything else in storing a mail, so
+lines, the count of automatic answers), and the transaction that writes them seldom reads
+them back. As ORM objects they cost more than everything else in storing a mail, so
 they wait here as plain values and go out as one executemany INSERT per table, in the
 order the foreign keys need, after the ORM's own flush. A row that others point at is
 given a `Row` handle whose id is filled in when it is written.
@@ -40,6 +40,8 @@ class Row:
 
 
 class Journal:
+    """The rows and final statements one transaction has not written yet."""
+
     def __init__(self) -> None:
         # table → rows: (plain values, {column: object whose .id goes there}, handle or None)
         self._rows: dict[Table, list[tuple[dict[str, Any], Mapping[str, Any], Row | None]]] = {}
