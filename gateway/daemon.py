@@ -22,10 +22,9 @@ from .outbox_runner import run_sender
 from .scheduler import Jobs
 from .sources.base import Source
 
-GC_YOUNG_THRESHOLD = 20_000
-
 log = logging.getLogger(__name__)
 
+GC_YOUNG_THRESHOLD = 20_000  # allocations between collections of the youngest generation
 WAIT_SLICE = 5.0  # longest the loop blocks in IDLE before it looks at signals and jobs
 RECONNECT_INITIAL, RECONNECT_MAX = 1.0, 300.0
 SENDER_RESTART_DELAY = 1.0  # seconds between looks at the sender process

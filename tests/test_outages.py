@@ -32,6 +32,15 @@ def gateway(settings, clock):  # noqa: F811
     gateway.close()
 
 
+def queue(gateway, name: str, recipients: list[str], body: bytes) -> None:
+    """Put one outgoing mail straight into the outbox, as any use case would."""
+    with gateway.sessions.begin() as session:
+        repo.enqueue(session, message_id=f"{name}@gateway.corp.example", kind="notify",
+                     raw=b"Subject: x\r\n\r\n" + body + b"\r\n", subject="x",
+                     envelope_from="gateway@corp.example", recipients=recipients,
+                     record=None, now=gateway.clock())
+
+
 def outbox_rows(gateway) -> list[Outbox]:
     with gateway.sessions() as session:
         return session.scalars(select(Outbox).order_by(Outbox.id)).all()
@@ -78,12 +87,7 @@ def test_permanent_refusal_dead_letters_and_tells_the_admin_once(gateway, clock,
 
 def test_a_refused_recipient_leaves_the_mail_to_the_others(gateway, clock, smtp_capture):
     gateway.ingest(_fetched(gbk_mail()))
-    with gateway.sessions.begin() as session:
-        repo.enqueue(session, message_id="two@gateway.corp.example", kind="notify",
-                     raw=b"Subject: x\r\n\r\nbody\r\n", subject="x",
-                     envelope_from="gateway@corp.example",
-                     recipients=["gone@corp.example", "here@corp.example"], record=None,
-                     now=clock.now)
+    queue(gateway, "two", ["gone@corp.example", "here@corp.example"], b"body")
     smtp_capture.refused_recipients = {"gone@corp.example"}
     result = gateway.flush()
     assert len(result.sent) == 3 and not result.dead
@@ -94,12 +98,7 @@ def test_a_refused_recipient_leaves_the_mail_to_the_others(gateway, clock, smtp_
 
 
 def test_all_recipients_refused_is_a_dead_letter(gateway, clock, smtp_capture):
-    with gateway.sessions.begin() as session:
-        repo.enqueue(session, message_id="none@gateway.corp.example", kind="notify",
-                     raw=b"Subject: x\r\n\r\nbody\r\n", subject="x",
-                     envelope_from="gateway@corp.example",
-                     recipients=["gone@corp.example", "left@corp.example"], record=None,
-                     now=clock.now)
+    queue(gateway, "none", ["gone@corp.example", "left@corp.example"], b"body")
     smtp_capture.refused_recipients = {"gone@corp.example", "left@corp.example"}
     result = gateway.flush()
     assert len(result.dead) == 1 and not result.sent
@@ -112,12 +111,8 @@ def test_all_recipients_refused_is_a_dead_letter(gateway, clock, smtp_capture):
 def test_a_relay_without_8bitmime_dead_letters_8bit_mail_with_the_setting_to_change(
         gateway, clock, smtp_capture):
     smtp_capture.eight_bit = False
-    with gateway.sessions.begin() as session:
-        for n, body in enumerate([b"ascii only", "中文正文".encode()]):
-            repo.enqueue(session, message_id=f"m{n}@gateway.corp.example", kind="notify",
-                         raw=b"Subject: x\r\n\r\n" + body + b"\r\n", subject="x",
-                         envelope_from="gateway@corp.example", recipients=["a@corp.example"],
-                         record=None, now=clock.now)
+    for n, body in enumerate([b"ascii only", "中文正文".encode()]):
+        queue(gateway, f"m{n}", ["a@corp.example"], body)
     result = gateway.flush()
     assert len(result.sent) == 1 and len(result.dead) == 1
     assert [m.raw for m in smtp_capture.wait_for(1)] == [b"Subject: x\r\n\r\nascii only\r\n"]

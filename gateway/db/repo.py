@@ -36,28 +36,24 @@ def allocate_record_id(session: Session, prefix: str, year: int) -> tuple[str, i
     return f"{prefix}-{year}-{seq:03d}", seq
 
 
+# Plain Core statements, built once: the ORM's bulk-update path costs more.
 _SEQUENCES = IdSequence.__table__
-_SET_SEQUENCE = (
-    update(_SEQUENCES)
-    .where(_SEQUENCES.c.prefix == bindparam("p"), _SEQUENCES.c.year == bindparam("y"))
-    .values(last=bindparam("last"))
+_OF_PREFIX_AND_YEAR = (_SEQUENCES.c.prefix == bindparam("p"), _SEQUENCES.c.year == bindparam("y"))
+_BUMP_SEQUENCE = (
+    update(_SEQUENCES).where(*_OF_PREFIX_AND_YEAR)
+    .values(last=_SEQUENCES.c.last + 1).returning(_SEQUENCES.c.last)
 )
+_SET_SEQUENCE = update(_SEQUENCES).where(*_OF_PREFIX_AND_YEAR).values(last=bindparam("last"))
 
 
 def _bump_sequence(session: Session, prefix: str, year: int) -> int:
-    table = IdSequence.__table__  # plain Core statements: the ORM's bulk-update path costs more
-    bump = (
-        update(table)
-        .where(table.c.prefix == prefix, table.c.year == year)
-        .values(last=table.c.last + 1)
-        .returning(table.c.last)
-    )
-    seq = session.execute(bump).scalar_one_or_none()
+    of = {"p": prefix, "y": year}
+    seq = session.execute(_BUMP_SEQUENCE, of).scalar_one_or_none()
     if seq is None:
         # The first id of its prefix and year: create the row unless a concurrent
         # transaction just did (then this waits for it and bumps after it).
-        session.execute(_insert_or_ignore(session, table, prefix=prefix, year=year, last=0))
-        seq = session.execute(bump).scalar_one()
+        session.execute(_insert_or_ignore(session, _SEQUENCES, prefix=prefix, year=year, last=0))
+        seq = session.execute(_BUMP_SEQUENCE, of).scalar_one()
     return seq
 
 
@@ -85,18 +81,22 @@ def note_stored_inbound(session: Session, keys: Iterable[str]) -> None:
     """Look up many keys in one query, so a batch asks the database once, not once a mail."""
     keys = set(keys)
     found = session.scalars(select(Mail.inbound_key).where(Mail.inbound_key.in_(keys)))
-    session.info.setdefault(_PENDING_INBOUND, set()).update(found)
+    _pending_inbound(session).update(found)
     session.info.setdefault(_LOOKED_UP, set()).update(keys)
 
 
 def add_inbound(session: Session, row: Mail) -> None:
     """Add an incoming mail; later mails of the same batch see it before it is flushed."""
     session.add(row)
-    session.info.setdefault(_PENDING_INBOUND, set()).add(row.inbound_key)
+    _pending_inbound(session).add(row.inbound_key)
 
 
 _PENDING_INBOUND = "gateway.pending_inbound"  # stored or added in this transaction
 _LOOKED_UP = "gateway.looked_up_inbound"  # keys whose stored state is already known
+
+
+def _pending_inbound(session: Session) -> set[str]:
+    return session.info.setdefault(_PENDING_INBOUND, set())
 
 
 def record_for_message_ids(session: Session, message_ids: Iterable[str]) -> Record | None:
@@ -273,5 +273,5 @@ def add_record(session: Session, **values: Any) -> RecordRow:
 def add_inbound_row(session: Session, **values: Any) -> Row:
     """`add_inbound` as a journal row: for a mail that opens a record in this transaction."""
     handle = insert_later_with_id(session, Mail.__table__, values)
-    session.info.setdefault(_PENDING_INBOUND, set()).add(values["inbound_key"])
+    _pending_inbound(session).add(values["inbound_key"])
     return handle
