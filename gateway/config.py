@@ -19,8 +19,8 @@ from pydantic import (
     model_validator,
 )
 
-from .errors import ConfigError
-from .faults import FaultRule, parse_faults
+from gateway.errors import ConfigError
+from gateway.faults import FaultRule, parse_faults
 
 CONFIG_ENV = "GATEWAY_CONFIG"
 FAULTS_ENV = "GATEWAY_FAULTS"  # tests only: crash points, e.g. "after_commit:0.1,after_move:3"
@@ -175,7 +175,7 @@ class ChaseSettings(_Section):
     @field_validator("cadence")
     @classmethod
     def _known_urgencies(cls, value: dict[str, str]) -> dict[str, str]:
-        from .worktime import parse_duration
+        from gateway.deadlines.worktime import parse_duration
 
         for urgency, text in value.items():
             if urgency not in ("normal", "urgent", "critical"):
@@ -192,7 +192,7 @@ class LoopSettings(_Section):
     @field_validator("close_after")
     @classmethod
     def _duration(cls, value: str) -> str:
-        from .worktime import parse_duration
+        from gateway.deadlines.worktime import parse_duration
 
         parse_duration(value)  # raises ValueError with the accepted forms
         return value
@@ -228,7 +228,7 @@ class ArchiveSettings(_Section):
     @field_validator("delay")
     @classmethod
     def _duration(cls, value: str) -> str:
-        from .worktime import parse_duration
+        from gateway.deadlines.worktime import parse_duration
 
         parse_duration(value)
         return value

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .model import Address, InboundMail
+from gateway.model import Address, InboundMail
 
 
 @dataclass(frozen=True)

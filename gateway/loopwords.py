@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .model import Status
+from gateway.model import Status
 
 # --- quoted history ---------------------------------------------------------------------------
 # A line matching one of these starts the quoted history; everything from it on is old text.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .model import Urgency
+from gateway.model import Urgency
 
 # Urgency words in subject tags, keyed case-folded. Simplified, Traditional and English,
 # as real mail writes them (DOMAIN.md, "The subject convention").

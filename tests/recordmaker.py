@@ -6,7 +6,7 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from gateway.app import Gateway
+from gateway.runtime.assembly import Gateway
 from gateway.config import load_settings
 from gateway.db import repo
 from gateway.db.models import Mail, Record

@@ -11,13 +11,13 @@ from recordmaker import MONDAY, add_record, offline_gateway
 from test_mail_loop import gbk_mail
 from sqlalchemy import select
 
-from gateway import archive
+from gateway.usecases import archiving
 from gateway.db.models import LogEntry, Mail, Record
 from gateway.config import load_settings
 from gateway.errors import ArchiveError, ConfigError, NotFound
-from gateway.scheduler import Jobs
+from gateway.runtime.scheduler import Jobs
 from gateway.sources.base import FetchedMail
-from gateway.worktime import parse_duration
+from gateway.deadlines.worktime import parse_duration
 
 TWO_DAYS = parse_duration("2 working days")
 RETENTION = {"ordinary": 1, "important": 5}
@@ -40,9 +40,9 @@ def test_closed_record_is_archived_two_working_days_after_closing(gateway):
         add_record(session)  # open: never archived
     with gateway.sessions.begin() as session:
         early = MONDAY + timedelta(days=2) - timedelta(minutes=1)
-        assert archive.archive_due(session, early, gateway.calendar, TWO_DAYS, "ordinary") == []
+        assert archiving.archive_due(session, early, gateway.calendar, TWO_DAYS, "ordinary") == []
     with gateway.sessions.begin() as session:
-        done = archive.archive_due(session, MONDAY + timedelta(days=2), gateway.calendar,
+        done = archiving.archive_due(session, MONDAY + timedelta(days=2), gateway.calendar,
                                    TWO_DAYS, "ordinary")
         assert done == ["ND-2026-001"]
         record = session.get(Record, "NX-2026-001")
@@ -55,11 +55,11 @@ def test_a_class_set_by_the_rule_or_staff_survives_archiving(gateway):
     with gateway.sessions.begin() as session:
         closed_record(session, archive_class="important")
         staff = closed_record(session)
-        archive.set_archive_class(session, staff, "涉密", "zhou.min@corp.example", MONDAY)
+        archiving.set_archive_class(session, staff, "涉密", "zhou.min@corp.example", MONDAY)
         assert staff.log[-1].text == "归档类别设为 涉密"
         assert staff.log[-1].actor == "zhou.min@corp.example"
     with gateway.sessions.begin() as session:
-        archive.archive_due(session, MONDAY + timedelta(days=7), gateway.calendar, TWO_DAYS,
+        archiving.archive_due(session, MONDAY + timedelta(days=7), gateway.calendar, TWO_DAYS,
                             "ordinary")
         classes = session.scalars(select(Record.archive_class).order_by(Record.id)).all()
         assert classes == ["important", "classified"]
@@ -70,11 +70,11 @@ def test_unknown_archive_class_is_refused(gateway, word):
     with gateway.sessions.begin() as session:
         record = add_record(session)
         with pytest.raises(ArchiveError):
-            archive.set_archive_class(session, record, word, "x@corp.example", MONDAY)
+            archiving.set_archive_class(session, record, word, "x@corp.example", MONDAY)
 
 
 def test_expiry_keeps_the_day_across_a_leap_day():
-    assert archive.expires_at(datetime(2028, 2, 29, tzinfo=UTC), 1) == datetime(
+    assert archiving.expires_at(datetime(2028, 2, 29, tzinfo=UTC), 1) == datetime(
         2029, 2, 28, tzinfo=UTC)
 
 
@@ -97,7 +97,7 @@ def log_of(session, record_id):
 def test_purge_dry_run_lists_and_changes_nothing(archived):
     with archived.sessions.begin() as session:
         before = log_of(session, "NX-2025-001")
-        found = archive.purge(session, MONDAY, RETENTION, dry_run=True)
+        found = archiving.purge(session, MONDAY, RETENTION, dry_run=True)
         assert [(f.record_id, f.archive_class, f.mails) for f in found] == [
             ("NX-2025-001", "ordinary", 3)]
     with archived.sessions() as session:
@@ -111,7 +111,7 @@ def test_purge_removes_raw_mail_and_personal_data_and_appends_an_audit_line(arch
     with archived.sessions() as session:
         before = log_of(session, "NX-2025-001")
     with archived.sessions.begin() as session:
-        found = archive.purge(session, MONDAY, RETENTION, dry_run=False)
+        found = archiving.purge(session, MONDAY, RETENTION, dry_run=False)
         assert [f.record_id for f in found] == ["NX-2025-001"]
     with archived.sessions() as session:
         record = session.get(Record, "NX-2025-001")
@@ -126,20 +126,20 @@ def test_purge_removes_raw_mail_and_personal_data_and_appends_an_audit_line(arch
         kept = session.get(Record, "NX-2025-002")
         assert kept.purged_at is None and all(m.raw for m in kept.mails)
     with archived.sessions.begin() as session:
-        assert archive.purge(session, MONDAY, RETENTION, dry_run=False) == []
+        assert archiving.purge(session, MONDAY, RETENTION, dry_run=False) == []
 
 
 def test_classified_records_are_never_purged_automatically(archived):
     with archived.sessions.begin() as session:
         far = MONDAY + timedelta(days=365 * 30)
-        found = archive.purge(session, far, RETENTION, dry_run=True)
+        found = archiving.purge(session, far, RETENTION, dry_run=True)
         assert {f.archive_class for f in found} == {"ordinary", "important"}
 
 
 def test_archive_export_writes_the_thread_as_eml_and_a_summary(archived, tmp_path):
     out = tmp_path / "handover"
     with archived.sessions() as session:
-        written = archive.export_thread(session, "nd-2025-002", out, archived.settings.tz)
+        written = archiving.export_thread(session, "nd-2025-002", out, archived.settings.tz)
         raws = [m.raw for m in session.get(Record, "NX-2025-002").mails]
     emls = sorted(out.glob("*.eml"))
     assert [p.name for p in emls] == ["001-in-original.eml", "002-out-original.eml",
@@ -154,7 +154,7 @@ def test_archive_export_writes_the_thread_as_eml_and_a_summary(archived, tmp_pat
 
 def test_archive_export_of_an_unknown_id_is_not_found(gateway, tmp_path):
     with gateway.sessions() as session, pytest.raises(NotFound):
-        archive.export_thread(session, "ND-2099-001", tmp_path, gateway.settings.tz)
+        archiving.export_thread(session, "ND-2099-001", tmp_path, gateway.settings.tz)
 
 
 def test_the_daemon_jobs_archive_and_purge_on_schedule(tmp_path):

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.charset import codec_for, decode_bytes, decode_checked, decode_header, decode_raw
+from gateway.mail.charset import codec_for, decode_bytes, decode_checked, decode_header, decode_raw
 
 # A character outside GB2312 and GBK that only GB18030 has (CJK Extension B).
 GB18030_ONLY = "𠀀"

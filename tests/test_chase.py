@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.chase import (
+from gateway.deadlines.chase import (
     ChasePolicy,
     Clock,
     NoticeKind,
@@ -19,7 +19,7 @@ from gateway.chase import (
     reminder_time,
 )
 from gateway.model import Urgency
-from gateway.worktime import DeadlinePolicy, WorkCalendar
+from gateway.deadlines.worktime import DeadlinePolicy, WorkCalendar
 
 TZ = ZoneInfo("Asia/Shanghai")
 CAL = WorkCalendar(TZ)

@@ -17,10 +17,10 @@ from email.utils import format_datetime, formataddr
 import pytest
 from test_mail_loop import GATEWAY, ROOT, START, clock, gbk_mail, settings, source  # noqa: F401
 
-from gateway.app import Gateway
-from gateway.cli import main as cli_main
+from gateway.runtime.assembly import Gateway
+from gateway.cli.main import main as cli_main
 from gateway.db.models import Record
-from gateway.pipeline import Action
+from gateway.usecases.ingest import Action
 
 pytestmark = pytest.mark.integration
 

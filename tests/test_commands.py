@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.commands import COMMANDS, MAX_COMMAND_LINES, CommandSpec, People, choice, parse_reply
+from gateway.closedloop.reply_commands import COMMANDS, MAX_COMMAND_LINES, CommandSpec, People, choice, parse_reply
 from gateway.model import Address, Status, Urgency
-from gateway.staffcommands import HANDLERS
+from gateway.usecases.reply_actions import HANDLERS
 
 ZHANG = Address("张三", "zhang.san@corp.example")
 PEOPLE = People({"张三": ZHANG})

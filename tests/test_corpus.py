@@ -11,7 +11,7 @@ import pytest
 
 from gateway.errors import ParseError
 from gateway.model import AutoKind, InboundMail
-from gateway.parse import parse_mail
+from gateway.mail.parse import parse_mail
 
 pytestmark = pytest.mark.corpus
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from gateway.app import Gateway
+from gateway.runtime.assembly import Gateway
 from gateway.config import load_settings
 from gateway.db.models import Mail
-from gateway.pipeline import Action
+from gateway.usecases.ingest import Action
 from gateway.sources.base import FetchedMail
 
 pytestmark = pytest.mark.corpus

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from gateway.dirimport import merge, plan, read_sheet, write
+from gateway.routing.directory_import import merge, plan, read_sheet, write
 from gateway.errors import ImportProblem
-from gateway.rules import load_rules
+from gateway.routing.ruleset import load_rules
 
 ROOT = Path(__file__).resolve().parents[1]
 SHEET = [

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 from recordmaker import add_record, offline_gateway
 
-from gateway import evalreport
-from gateway.evaluation import (
+from gateway.reports import evaluation_file
+from gateway.reports.evaluation import (
     OVERALL,
     RecordFacts,
     evaluate,
@@ -20,7 +20,7 @@ from gateway.evaluation import (
     period_containing,
     quantile,
 )
-from gateway.worktime import BusinessHours, WorkCalendar
+from gateway.deadlines.worktime import BusinessHours, WorkCalendar
 
 TZ = ZoneInfo("Asia/Shanghai")
 CALENDAR = WorkCalendar(TZ, BusinessHours(time(9), time(18)))
@@ -122,14 +122,14 @@ def test_report_files_carry_figures_and_charts(tmp_path):
                    rating=4)
         add_record(session, created=monday, department="质量部")
     with gateway.sessions() as session:
-        evaluation = evalreport.build(session, WEEK, gateway.calendar, AS_OF)
+        evaluation = evaluation_file.build(session, WEEK, gateway.calendar, AS_OF)
     html = tmp_path / "report.html"
-    evalreport.write(evaluation, "html", html, gateway.settings.gateway.templates_dir, TZ)
+    evaluation_file.write(evaluation, "html", html, gateway.settings.gateway.templates_dir, TZ)
     text = html.read_text(encoding="utf-8")
     assert "效果评估 2026-W48" in text and "生产部" in text and "质量部" in text
     assert text.count("data:image/png;base64,iVBOR") == 3
     book = tmp_path / "report.xlsx"
-    evalreport.write(evaluation, "xlsx", book, gateway.settings.gateway.templates_dir, TZ)
+    evaluation_file.write(evaluation, "xlsx", book, gateway.settings.gateway.templates_dir, TZ)
     rows = list(load_workbook(book).worksheets[0].iter_rows(values_only=True))
     assert rows[0][:3] == ("部门", "新建", "关闭")
     assert [r[:2] for r in rows[1:]] == [("生产部", 1), ("质量部", 1), (OVERALL, 2)]

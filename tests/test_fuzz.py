@@ -13,12 +13,12 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from test_mail_loop import ROOT
 
-from gateway.app import Gateway
+from gateway.runtime.assembly import Gateway
 from gateway.config import load_settings
 from gateway.db.models import Mail
-from gateway.pipeline import Action
+from gateway.usecases.ingest import Action
 from gateway.sources.base import FetchedMail
-from gateway.subject import parse_subject
+from gateway.mail.subject import parse_subject
 from gateway.vocabulary import DEPARTMENT_SUFFIXES, URGENCY_WORDS
 
 pytestmark = pytest.mark.fuzz
@@ -131,9 +131,9 @@ _REPLY_PIECES = st.lists(
 @settings(max_examples=300, deadline=None)
 @given(_REPLY_PIECES)
 def test_fuzz_reply_readers_never_raise_and_keep_their_promises(text):
-    from gateway.commands import parse_reply
-    from gateway.rating import parse_rating
-    from gateway.replies import split_reply
+    from gateway.closedloop.reply_commands import parse_reply
+    from gateway.closedloop.rating import parse_rating
+    from gateway.mail.quoting import split_reply
 
     split = split_reply(text)
     assert len(split.new_text) <= len(text) + 1

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from servers import free_port
 
-from gateway.app import Gateway
-from gateway.cli import main
+from gateway.runtime.assembly import Gateway
+from gateway.cli.main import main
 from gateway.config import load_settings
 from gateway.db import repo
-from gateway.health import UNHEALTHY
+from gateway.runtime.health import UNHEALTHY
 
 pytestmark = pytest.mark.integration
 

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 from test_mail_loop import START, clock, gateway, gbk_mail, settings, source  # noqa: F401
 
-from gateway.app import Gateway
+from gateway.runtime.assembly import Gateway
 from gateway.db.models import Mail
-from gateway.pipeline import Action
+from gateway.usecases.ingest import Action
 
 pytestmark = pytest.mark.integration
 

@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.lifecycle import TABLE, Action, Event, status_event, transition
+from gateway.closedloop.lifecycle import TABLE, Action, Event, status_event, transition
 from gateway.model import Status
-from gateway.rating import parse_rating
-from gateway.trust import Role, assess, auth_results_headers, parse_auth_results
+from gateway.closedloop.rating import parse_rating
+from gateway.closedloop.trust import Role, assess, auth_results_headers, parse_auth_results
 
 S, E, A = Status, Event, Action
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
-from gateway.logs import JsonFormatter
+from gateway.runtime.logs import JsonFormatter
 
 
 def test_json_lines_carry_message_level_and_extra_fields():

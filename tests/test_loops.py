@@ -10,14 +10,14 @@ import pytest
 from sqlalchemy import select
 from test_mail_loop import ROOT, clock, gbk_mail  # noqa: F401 - shared fixtures
 
-from gateway.app import Gateway
+from gateway.runtime.assembly import Gateway
 from gateway.config import load_settings
 from gateway.db.models import Mail
 from gateway.identity import Identity
-from gateway.loops import AutoReplyCap, verdict
+from gateway.outgoing.autoreply import AutoReplyCap, verdict
 from gateway.model import Address
-from gateway.parse import parse_mail
-from gateway.pipeline import Action, process_many
+from gateway.mail.parse import parse_mail
+from gateway.usecases.ingest import Action, process_many
 from gateway.sources.base import FetchedMail
 
 ME = Identity(Address("网关", "gateway@corp.example"), "gateway.corp.example", frozenset())

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from gateway.app import Gateway
+from gateway.runtime.assembly import Gateway
 from gateway.config import load_settings
 from gateway.db.models import Mail, Outbox, Record
-from gateway.pipeline import Action
+from gateway.usecases.ingest import Action
 
 pytestmark = pytest.mark.integration
 
@@ -185,9 +185,9 @@ def test_a_reply_threads_into_a_record_opened_earlier_in_the_same_batch(
 def test_a_failing_mail_in_a_batch_costs_the_others_nothing(
     gateway, source, imap_append, monkeypatch
 ):
-    from gateway import records
+    from gateway.usecases import open_record
 
-    real_open = records.open_record
+    real_open = open_record.open_record
 
     def open_or_fail(session, services, mail, *args):
         if mail.message_id == "poison@customer.example":
@@ -209,9 +209,9 @@ def test_a_failing_mail_in_a_batch_costs_the_others_nothing(
 def test_a_parser_crash_in_a_batch_is_quarantined_and_the_others_are_stored(
     gateway, source, imap_append, monkeypatch
 ):
-    from gateway import pipeline
+    from gateway.usecases import ingest
 
-    real_parse = pipeline.parse_mail
+    real_parse = ingest.parse_mail
 
     def parse_or_crash(raw):
         if b"crash@customer.example" in raw:

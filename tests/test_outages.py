@@ -12,12 +12,12 @@ from proxy import CuttingProxy
 from sqlalchemy import select
 from test_mail_loop import clock, gbk_mail, settings  # noqa: F401 - shared fixtures
 
-from gateway.app import Gateway
+from gateway.runtime.assembly import Gateway
 from gateway.db import repo
 from gateway.db.models import Mail, Outbox
 from gateway.errors import MailboxError
-from gateway.notices import DEAD_LETTER_KIND
-from gateway.pipeline import Action
+from gateway.usecases.system_mail import DEAD_LETTER_KIND
+from gateway.usecases.ingest import Action
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway.errors import SmtpPermanentError, SmtpTemporaryError
-from gateway.outbox import _mail_options, backoff, classify
+from gateway.outbox.sender import _mail_options, backoff, classify
 
 
 @given(st.integers(min_value=1, max_value=60), st.integers(min_value=0, max_value=2**32))

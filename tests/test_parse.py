@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from gateway.errors import ParseError
 from gateway.model import Address, Attachment, AutoKind, InboundMail
-from gateway.parse import parse_mail
+from gateway.mail.parse import parse_mail
 
 URGENT_SUBJECT = "【紧急】生产部-设备故障通知"
 URGENT_BODY = "三号线设备故障，请尽快处理。\n联系人：张三"

@@ -9,7 +9,7 @@ import pytest
 from openpyxl import load_workbook
 from recordmaker import MONDAY, add_record, offline_gateway
 
-from gateway.register import HEADERS, ExportFilter, export
+from gateway.reports.register_export import HEADERS, ExportFilter, export
 
 SEED_003 = ("信息编号", "发起部门", "发起人", "接收部门/单位", "接收人", "信息主题", "内容摘要",
             "紧急程度", "传递方式", "发起时间", "预计反馈时间", "实际反馈时间", "处理状态", "备注",

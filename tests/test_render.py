@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from gateway.errors import TemplateError
 from gateway.model import Address, InboundMail, Status, Urgency
-from gateway.render import (
+from gateway.outgoing.render import (
     MAX_REFERENCES,
     Renderer,
     clean,

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.htmltext import html_to_text
-from gateway.replies import split_reply
+from gateway.mail.htmltext import html_to_text
+from gateway.mail.quoting import split_reply
 
 NEW = "王工您好，维修人员已到现场。"
 OLD = "3号线注塑机突发液压故障, 已停机。"

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from gateway.errors import RuleError
 from gateway.model import Address, Attachment, InboundMail, SubjectTag, Urgency
-from gateway.rulematch import CONDITIONS
-from gateway.rules import Decision, RuleSet, load_rules, route
+from gateway.routing.conditions import CONDITIONS
+from gateway.routing.ruleset import Decision, RuleSet, load_rules, route
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "rules"

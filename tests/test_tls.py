@@ -14,7 +14,7 @@ from servers import Dovecot, SmtpCapture, dovecot_available
 
 from gateway.config import load_settings
 from gateway.errors import MailboxError, SmtpTemporaryError
-from gateway.outbox import OutboxSender
+from gateway.outbox.sender import OutboxSender
 from gateway.sources.factory import imap_settings
 from gateway.sources.imap import ImapSource
 

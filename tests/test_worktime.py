@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.model import Urgency
-from gateway.worktime import (
+from gateway.deadlines.worktime import (
     BusinessHours,
     Deadline,
     DeadlinePolicy,

@@ -7,11 +7,11 @@ from datetime import datetime
 
 from sqlalchemy.orm import sessionmaker
 
-from ..config import Settings
-from ..db import repo
-from .base import Checkpoint, Source
-from .imap import ImapSettings, ImapSource
-from .maildir import MaildirSource
+from gateway.config import Settings
+from gateway.db import repo
+from gateway.sources.base import Checkpoint, Source
+from gateway.sources.imap import ImapSettings, ImapSource
+from gateway.sources.maildir import MaildirSource
 
 
 def make_source(

@@ -14,9 +14,9 @@ from typing import Literal
 
 from imapclient import IMAPClient
 
-from .. import __version__
-from ..errors import ConfigError, MailboxError
-from .base import Checkpoint, FetchedMail, Outcome
+from gateway import __version__
+from gateway.errors import ConfigError, MailboxError
+from gateway.sources.base import Checkpoint, FetchedMail, Outcome
 
 log = logging.getLogger(__name__)
 

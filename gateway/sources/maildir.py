@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import MailboxError
-from .base import FetchedMail, Outcome
+from gateway.errors import MailboxError
+from gateway.sources.base import FetchedMail, Outcome
 
 log = logging.getLogger(__name__)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 from typing import BinaryIO
 
-from ..errors import ParseError
-from .base import FetchedMail
+from gateway.errors import ParseError
+from gateway.sources.base import FetchedMail
 
 MBOX_SEPARATOR = b"From "  # the envelope line MTAs put before a mail piped in mbox style
 

@@ -1,0 +1,152 @@
+"""`gateway sla …`: what is due, how a deadline was computed, and a deadline calculator."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from gateway.deadlines.chase import Clock, plan
+from gateway.db.models import Record, SentNotice
+from gateway.errors import NotFound, UsageError
+from gateway.model import Urgency
+from gateway.usecases.chasing import CHASED, CLOCK_LABELS, KIND_LABELS, format_working_time, record_clock
+from gateway.deadlines.worktime import KINDS, Deadline
+
+
+def add_commands(sub: argparse._SubParsersAction, settings_of, gateway_of) -> None:
+    """Register `sla due|explain|deadline`; settings_of/gateway_of build them from the args."""
+    sla = sub.add_parser("sla", help="deadlines: what is due, how they were computed")
+    actions = sla.add_subparsers(metavar="ACTION")
+
+    due = actions.add_parser("due", help="records due or breached, with working time left")
+    due.add_argument("--json", action="store_true")
+    due.set_defaults(handler=lambda args: _due(gateway_of(args), args.json))
+
+    explain = actions.add_parser("explain", help="how a record's deadlines were computed")
+    explain.add_argument("id")
+    explain.set_defaults(handler=lambda args: _explain(gateway_of(args), args.id))
+
+    deadline = actions.add_parser("deadline", help="the deadline for a start time (calendar check)")
+    deadline.add_argument("--start", required=True, help="ISO 8601, e.g. 2026-09-30T17:00+08:00")
+    deadline.add_argument("--urgency", required=True, choices=[u.value for u in Urgency])
+    deadline.add_argument("--kind", default="response", choices=KINDS)
+    deadline.add_argument("--json", action="store_true")
+    deadline.set_defaults(handler=lambda args: _deadline(settings_of(args), args))
+
+
+# --- sla due ----------------------------------------------------------------------------------
+
+
+def _due(gateway, as_json: bool) -> int:
+    now = gateway.clock()
+    rows = due_rows(gateway, now)
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    if not rows:
+        print("nothing is being chased")
+        return 0
+    print(f"{'信息编号':<14}{'紧急':<5}{'时限':<7}{'到期':<18}{'剩余工时':<12}{'部门':<8}责任人")
+    for r in rows:
+        at = datetime.fromisoformat(r["deadline"]).astimezone(gateway.settings.tz)
+        left = ("超时 " if r["breached"] else "") + r["working_time_left_text"]
+        print(f"{r['id']:<16}{Urgency(r['urgency']).label:<5}{r['clock_label']:<7}"
+              f"{at:%Y-%m-%d %H:%M}  {left:<12}{r['department']:<8}{r['owner'] or '-'}")
+    return 0
+
+
+def due_rows(gateway, now: datetime) -> list[dict[str, Any]]:
+    """Every running deadline of every chased record, soonest first."""
+    calendar = gateway.calendar
+    rows = []
+    with gateway.sessions() as session:
+        for record in session.scalars(select(Record).where(Record.status.in_(CHASED))):
+            for clock, deadline in record_clock(record).running():
+                left = calendar.working_time_between(now, deadline)
+                rows.append({
+                    "id": record.id, "urgency": record.urgency, "department": record.department,
+                    "owner": record.owner_addr, "clock": clock.value,
+                    "clock_label": CLOCK_LABELS[clock], "deadline": deadline.isoformat(),
+                    "breached": deadline <= now,
+                    "working_time_left_s": int(left.total_seconds()),
+                    "working_time_left_text": format_working_time(abs(left)),
+                })
+    return sorted(rows, key=lambda r: r["deadline"])
+
+
+# --- sla explain ------------------------------------------------------------------------------
+
+
+def _explain(gateway, record_id: str) -> int:
+    from gateway.usecases.chasing import deadlines
+
+    services = gateway.services
+    with gateway.sessions() as session:
+        record = session.get(Record, record_id.upper())
+        if record is None:
+            raise NotFound(f"no record {record_id}")
+        urgency = Urgency(record.urgency)
+        response, resolution = deadlines(record.created_at, urgency, services.policy,
+                                         services.calendar, record.deadline_overrides)
+        sent = {n.key: n for n in session.scalars(
+            select(SentNotice).where(SentNotice.record_id == record.id))}
+        print(f"{record.id} {urgency.label} {record.department}: {record.title}")
+        if record.deadline_overrides:
+            print(f"rule '{record.rule_name}' overrides deadlines: {record.deadline_overrides}")
+        for label, deadline, stored in (("首次反馈 (response)", response, record.due_at),
+                                         ("处理完成 (resolution)", resolution, record.resolve_due_at)):
+            print(f"\n{label}")
+            for line in deadline.explain():
+                print(f"  {line}")
+            if stored is not None and stored != deadline.at:
+                print(f"  stored deadline differs: {stored.astimezone(services.calendar.tz)}")
+        print("\nnotices")
+        for notice in plan(record_clock(record), gateway.chase_policy, services.calendar):
+            done = sent.get(notice.key)
+            state = f"{done.status} {done.created_at.astimezone(services.calendar.tz):%m-%d %H:%M}" \
+                if done else "pending"
+            at = notice.due_at.astimezone(services.calendar.tz)
+            seq = f" #{notice.seq}" if notice.seq else ""
+            print(f"  {at:%Y-%m-%d %H:%M}  {CLOCK_LABELS[notice.clock]}{KIND_LABELS[notice.kind]}"
+                  f"{seq}  {state}")
+            if not done and notice.clock is not Clock.OPENED and notice.seq >= 3:
+                break  # the rest of the cadence follows the same rhythm
+    return 0
+
+
+# --- sla deadline -----------------------------------------------------------------------------
+
+
+def _deadline(settings, args: argparse.Namespace) -> int:
+    from gateway.runtime.assembly import make_calendar, make_deadline_policy
+
+    try:
+        start = datetime.fromisoformat(args.start)
+    except ValueError:
+        raise UsageError(f"--start: not an ISO 8601 time: {args.start!r}") from None
+    calendar = make_calendar(settings)
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=calendar.tz)  # a bare time means the gateway's zone
+    deadline = make_deadline_policy(settings).deadline(start, Urgency(args.urgency), args.kind,
+                                                   calendar)
+    if args.json:
+        print(json.dumps(deadline_json(deadline, args.urgency, args.kind), ensure_ascii=False))
+    else:
+        print("\n".join(deadline.explain()))
+    return 0
+
+
+def deadline_json(deadline: Deadline, urgency: str, kind: str) -> dict[str, Any]:
+    return {
+        "deadline": deadline.at.isoformat(),
+        "urgency": urgency,
+        "kind": kind,
+        "duration": str(deadline.duration),
+        "start": deadline.start.isoformat(),
+        "moved_from": deadline.moved_from.isoformat() if deadline.moved_from else None,
+        "skipped": [{"date": d.isoformat(), "why": why} for d, why in deadline.skipped],
+    }

@@ -1,0 +1,431 @@
+"""Chinese working-time calendar and the deadlines computed on it, each able to explain itself."""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from enum import StrEnum
+from types import MappingProxyType
+
+import chinese_calendar
+import holidays
+from chinese_calendar.constants import Holiday
+
+from gateway.model import Urgency
+
+# A calendar with no working day in this many consecutive days is misconfigured; stop
+# instead of looping forever.
+_MAX_DAYS_OFF = 366
+
+WEEKEND = "周末"
+COMPANY_DAY_OFF = "公司休息日"
+
+# chinese_calendar names holidays in English; the other reasons are Chinese, so translate.
+_HOLIDAY_NAMES_ZH: dict[str, str] = {h.value: h.chinese for h in Holiday}
+
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+@dataclass(frozen=True, slots=True)
+class BusinessHours:
+    """The working hours of a working day, with an optional lunch break that does not count."""
+
+    start: time = time(9, 0)
+    end: time = time(18, 0)
+    lunch: tuple[time, time] | None = None
+
+    def __post_init__(self) -> None:
+        if not self.start < self.end:
+            raise ValueError(f"business hours: start {self.start} must be before end {self.end}")
+        if self.lunch is not None:
+            a, b = self.lunch
+            if not self.start <= a < b <= self.end:
+                raise ValueError(
+                    f"business hours: lunch {a}–{b} must lie within {self.start}–{self.end}"
+                )
+
+    def periods(self) -> tuple[tuple[time, time], ...]:
+        """The spans of a working day that count, in order."""
+        if self.lunch is None:
+            return ((self.start, self.end),)
+        a, b = self.lunch
+        return tuple((s, e) for s, e in ((self.start, a), (b, self.end)) if s < e)
+
+
+class Unit(StrEnum):
+    WORKING_DAYS = "working_days"
+    WORKING_HOURS = "working_hours"
+    CLOCK_HOURS = "clock_hours"
+
+
+# (singular, plural) for str(Duration), and the Chinese form; both must parse back.
+_UNIT_NAMES: dict[Unit, tuple[str, str, str]] = {
+    Unit.WORKING_DAYS: ("working day", "working days", "个工作日"),
+    Unit.WORKING_HOURS: ("working hour", "working hours", "工作小时"),
+    Unit.CLOCK_HOURS: ("hour", "hours", "小时"),
+}
+
+# Unit words as people write them in config, keyed after NFKC, lower-case, single spaces.
+# The factor converts the written amount to the unit (minutes are clock hours / 60).
+_UNIT_WORDS: dict[str, tuple[Unit, int]] = {
+    word: (unit, per)
+    for unit, per, words in (
+        (Unit.WORKING_DAYS, 1, "working day|working days|workday|workdays"),
+        (Unit.WORKING_DAYS, 1, "business day|business days"),
+        (Unit.WORKING_DAYS, 1, "工作日|个工作日|個工作日|工作天|个工作天|個工作天"),
+        (Unit.WORKING_HOURS, 1, "working hour|working hours|business hour|business hours"),
+        (Unit.WORKING_HOURS, 1, "工作小时|个工作小时|工作小時|個工作小時|工时|工時"),
+        (Unit.CLOCK_HOURS, 1, "hour|hours|clock hour|clock hours|h|hr|hrs"),
+        (Unit.CLOCK_HOURS, 1, "小时|个小时|小時|個小時|钟头|个钟头|鐘頭|個鐘頭"),
+        (Unit.CLOCK_HOURS, 60, "minute|minutes|min|mins|分钟|分鐘"),
+    )
+    for word in words.split("|")
+}
+
+# The seeds' "immediately" (特急 feedback, DOMAIN.md) is a zero-length deadline.
+_IMMEDIATELY = frozenset({"immediately", "now", "立即", "立刻", "马上", "馬上"})
+
+_DURATION_RE = re.compile(r"(?P<amount>\d+(?:\.\d+)?)\s*(?P<unit>\D.*)")
+
+
+@dataclass(frozen=True, slots=True)
+class Duration:
+    amount: float | int
+    unit: Unit
+
+    def __post_init__(self) -> None:
+        a = self.amount
+        if isinstance(a, bool) or not isinstance(a, int | float) or not math.isfinite(a) or a < 0:
+            raise ValueError(f"duration amount must be a number ≥ 0, not {a!r}")
+        if self.unit is Unit.WORKING_DAYS and a != int(a):
+            raise ValueError(f"working days must be a whole number, not {a!r}")
+        object.__setattr__(self, "unit", Unit(self.unit))
+
+    def __str__(self) -> str:
+        one, many, _ = _UNIT_NAMES[self.unit]
+        return f"{_number(self.amount)} {one if self.amount == 1 else many}"
+
+    @property
+    def zh(self) -> str:
+        """The Chinese form for mail text, e.g. 3个工作日."""
+        return f"{_number(self.amount)}{_UNIT_NAMES[self.unit][2]}"
+
+
+def _number(amount: float) -> str:
+    return str(int(amount)) if amount == int(amount) else f"{amount:g}"
+
+
+def parse_duration(text: str) -> Duration:
+    """Read "3 working days", "8 working hours", "24 hours", "30 minutes", "3个工作日", "24小时"."""
+    norm = " ".join(unicodedata.normalize("NFKC", str(text)).lower().split())
+    if norm in _IMMEDIATELY:
+        return Duration(0, Unit.CLOCK_HOURS)
+    m = _DURATION_RE.fullmatch(norm)
+    found = _UNIT_WORDS.get(m["unit"].strip()) if m else None
+    if m is None or found is None:
+        raise ValueError(
+            f"cannot read {text!r} as a duration; write e.g. '3 working days', "
+            "'8 working hours', '24 hours', '30 minutes', '3个工作日' or '24小时'"
+        )
+    unit, per = found
+    amount = float(m["amount"]) / per
+    return Duration(int(amount) if amount == int(amount) else amount, unit)
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """A computed deadline and how it came about."""
+
+    at: datetime
+    start: datetime  # where counting began (after moving into working time)
+    duration: Duration
+    moved_from: datetime | None  # the requested start, when it lay outside working time
+    skipped: tuple[tuple[date, str], ...]  # days off between start and deadline, with reasons
+
+    def explain(self) -> list[str]:
+        """The lines a person reads: start, any move, each day skipped and why, the result."""
+        lines = []
+        if self.moved_from is not None:
+            lines.append(
+                f"requested start: {_show(self.moved_from)} is outside working time; "
+                f"counting starts at the next working period, {_show(self.start)}"
+            )
+        else:
+            lines.append(f"start: {_show(self.start)}")
+        if self.duration.unit is Unit.CLOCK_HOURS:
+            lines.append("clock hours: the working calendar does not apply")
+        for day, why in self.skipped:
+            lines.append(f"skipped: {day.isoformat()} ({_WEEKDAYS[day.weekday()]}) {why}")
+        lines.append(f"deadline: {self.duration} → {_show(self.at)}")
+        return lines
+
+
+def _show(at: datetime) -> str:
+    return f"{at:%Y-%m-%d %H:%M} ({_WEEKDAYS[at.weekday()]}) {at.tzname()}"
+
+
+def _dates(first: date, last: date) -> Iterator[date]:
+    return (first + timedelta(days=n) for n in range((last - first).days + 1))
+
+
+def _elapsed(a: datetime, b: datetime) -> timedelta:
+    # Through UTC, so a daylight-saving change inside the span is counted correctly.
+    return b.astimezone(UTC) - a.astimezone(UTC)
+
+
+class WorkCalendar:
+    """Which days are worked (Chinese holidays, 调休, company overrides) and when on each."""
+
+    def __init__(
+        self,
+        tz: tzinfo,
+        hours: BusinessHours = BusinessHours(),
+        *,
+        days_off: Iterable[date] = (),
+        workdays: Iterable[date] = (),
+        on_unknown_year: Callable[[int], object] | None = None,
+    ) -> None:
+        self.tz = tz
+        self.hours = hours
+        self.days_off = frozenset(days_off)
+        self.workdays = frozenset(workdays)
+        both = sorted(self.days_off & self.workdays)
+        if both:
+            listed = ", ".join(d.isoformat() for d in both)
+            raise ValueError(f"calendar: {listed} listed both as day off and as workday")
+        self._on_unknown_year = on_unknown_year
+        self._reasons: dict[date, str | None] = {}  # day → why it is off, None if worked
+        self._fallback: dict[int, Mapping[date, str]] = {}
+
+    # -- days -------------------------------------------------------------------------
+
+    def is_workday(self, day: date) -> bool:
+        return self.why(day) is None
+
+    def why(self, day: date) -> str | None:
+        """Why the day is not worked ("周末", "春节", "公司休息日"), or None when it is."""
+        if isinstance(day, datetime):
+            day = day.astimezone(self.tz).date()
+        if day not in self._reasons:
+            self._reasons[day] = self._reason(day)
+        return self._reasons[day]
+
+    def _reason(self, day: date) -> str | None:
+        if day in self.workdays:
+            return None
+        if day in self.days_off:
+            return COMPANY_DAY_OFF
+        try:
+            worked = chinese_calendar.is_workday(day)
+            _, name = chinese_calendar.get_holiday_detail(day)
+        except NotImplementedError:
+            return self._fallback_reason(day)
+        if worked:  # includes 调休, the weekend days made working days
+            return None
+        return _HOLIDAY_NAMES_ZH.get(name, name) if name else WEEKEND
+
+    def _fallback_reason(self, day: date) -> str | None:
+        # Statutory holidays are published a year ahead; without them we know the holidays
+        # but not the make-up working days, so we err towards days off.
+        if self._on_unknown_year is not None:
+            self._on_unknown_year(day.year)
+        if day.year not in self._fallback:
+            self._fallback[day.year] = holidays.China(years=day.year, language="zh_CN")
+        name = self._fallback[day.year].get(day)
+        if name:
+            return name
+        return WEEKEND if day.weekday() >= 5 else None
+
+    def _working_days_from(self, day: date) -> Iterator[date]:
+        """The working days from `day` on (itself included when worked)."""
+        off = 0
+        while True:
+            if self.is_workday(day):
+                off = 0
+                yield day
+            else:
+                off += 1
+                if off > _MAX_DAYS_OFF:
+                    raise ValueError(f"calendar: no working day in the {off} days before {day}")
+            day += timedelta(days=1)
+
+    def working_periods(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
+        """The [start, end) spans of working time on `day`, in the calendar's zone; () if off."""
+        if not self.is_workday(day):
+            return ()
+        return tuple(
+            (datetime.combine(day, s, tzinfo=self.tz), datetime.combine(day, e, tzinfo=self.tz))
+            for s, e in self.hours.periods()
+        )
+
+    # -- instants ---------------------------------------------------------------------
+
+    def _local(self, at: datetime) -> datetime:
+        if at.tzinfo is None or at.utcoffset() is None:
+            raise ValueError(f"need a time-zone-aware datetime, got {at!r}")
+        return at.astimezone(self.tz)
+
+    def is_working_instant(self, at: datetime) -> bool:
+        local = self._local(at)
+        return any(s <= local < e for s, e in self.working_periods(local.date()))
+
+    def next_working_start(self, at: datetime) -> datetime:
+        """`at` itself when it is working time, else the start of the next working period."""
+        local = self._local(at)
+        for day in self._working_days_from(local.date()):
+            for s, e in self.working_periods(day):
+                if local < e:
+                    return max(s, local)
+        raise AssertionError("unreachable: _working_days_from never ends")  # pragma: no cover
+
+    def working_time_between(self, a: datetime, b: datetime) -> timedelta:
+        """Working time from `a` to `b`; negative when `b` is before `a`."""
+        a, b = self._local(a), self._local(b)
+        if b < a:
+            return -self.working_time_between(b, a)
+        spans = (
+            (max(s, a), min(e, b))
+            for day in _dates(a.date(), b.date())
+            for s, e in self.working_periods(day)
+        )
+        return sum((_elapsed(lo, hi) for lo, hi in spans if lo < hi), timedelta())
+
+    # -- deadlines --------------------------------------------------------------------
+
+    def add(self, start: datetime, duration: Duration) -> Deadline:
+        """The deadline `duration` after `start`.
+
+        N working days is the same time of day on the Nth following working day; N working
+        hours consume business time across lunch and days; clock hours ignore the calendar.
+        A start outside working time first moves to the start of the next working period.
+        """
+        local = self._local(start)
+        if duration.unit is Unit.CLOCK_HOURS:
+            at = (local.astimezone(UTC) + timedelta(hours=duration.amount)).astimezone(self.tz)
+            return Deadline(at, local, duration, None, ())
+        begin = self.next_working_start(local)
+        if duration.unit is Unit.WORKING_DAYS:
+            at = self._add_days(begin, int(duration.amount))
+        else:
+            at = self._add_hours(begin, timedelta(hours=duration.amount))
+        moved_from = local if begin != local else None
+        return Deadline(at, begin, duration, moved_from, self._days_off(local.date(), at.date()))
+
+    def _add_days(self, begin: datetime, n: int) -> datetime:
+        days = self._working_days_from(begin.date())
+        target = next(days)  # begin's own day: begin is working time
+        for _ in range(n):
+            target = next(days)
+        return datetime.combine(target, begin.time(), tzinfo=self.tz)
+
+    def _add_hours(self, begin: datetime, left: timedelta) -> datetime:
+        for day in self._working_days_from(begin.date()):
+            for s, e in self.working_periods(day):
+                if e <= begin:
+                    continue
+                lo = max(s, begin)
+                room = _elapsed(lo, e)
+                if left <= room:
+                    # Ending exactly at a period's end gives that end (18:00, or lunch start),
+                    # not the next period's start: the time is used up there.
+                    return (lo.astimezone(UTC) + left).astimezone(self.tz)
+                left -= room
+        raise AssertionError("unreachable: _working_days_from never ends")  # pragma: no cover
+
+    def _days_off(self, first: date, last: date) -> tuple[tuple[date, str], ...]:
+        return tuple((d, why) for d in _dates(first, last) if (why := self.why(d)) is not None)
+
+
+KINDS = ("response", "resolution")
+
+_DEFAULTS: dict[tuple[Urgency, str], str] = {
+    (Urgency.NORMAL, "response"): "3 working days",
+    (Urgency.URGENT, "response"): "24 hours",
+    (Urgency.CRITICAL, "response"): "4 hours",
+    (Urgency.NORMAL, "resolution"): "10 working days",
+    (Urgency.URGENT, "resolution"): "3 working days",
+    (Urgency.CRITICAL, "resolution"): "1 working day",
+}
+
+
+@dataclass(frozen=True)
+class DeadlinePolicy(Mapping[tuple[Urgency, str], Duration]):
+    """How long each (urgency, kind) may take. The defaults (DOMAIN.md, seed 002):
+
+    | urgency  | response       | resolution      |
+    |----------|----------------|-----------------|
+    | normal   | 3 working days | 10 working days |
+    | urgent   | 24 clock hours | 3 working days  |
+    | critical | 4 clock hours  | 1 working day   |
+    """
+
+    table: Mapping[tuple[Urgency, str], Duration] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        missing = [f"{u}.{k}" for u in Urgency for k in KINDS if (u, k) not in self.table]
+        if missing:
+            raise ValueError(f"deadline policy lacks {', '.join(missing)}")
+        object.__setattr__(self, "table", MappingProxyType(dict(self.table)))
+
+    def __getitem__(self, key: tuple[Urgency, str]) -> Duration:
+        return self.table[key]
+
+    def __iter__(self) -> Iterator[tuple[Urgency, str]]:
+        return iter(self.table)
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    __hash__ = None  # type: ignore[assignment]  # holds a mapping
+
+    @classmethod
+    def default(cls) -> DeadlinePolicy:
+        return cls({key: parse_duration(text) for key, text in _DEFAULTS.items()})
+
+    @classmethod
+    def from_mapping(cls, m: Mapping[str, Mapping[str, str]] | None) -> DeadlinePolicy:
+        """Config's [deadlines] table ({"urgent": {"response": "8 hours"}}) over the defaults."""
+        return cls.default().with_overrides(m)
+
+    def with_overrides(
+        self, m: Mapping[str, Mapping[str, str]] | None, where: str = "deadlines"
+    ) -> DeadlinePolicy:
+        """A new policy with `m` merged over this one; errors name the offending key."""
+        table = dict(self.table)
+        for u_key, inner in (m or {}).items():
+            urgency = _urgency(u_key, where)
+            if not isinstance(inner, Mapping):
+                # A config error, which the loader reports as ValueError like the others.
+                raise ValueError(  # noqa: TRY004
+                    f"{where}.{u_key}: expected a table with response/resolution"
+                )
+            for kind, text in inner.items():
+                name = str(kind).strip().lower()
+                if name not in KINDS:
+                    raise ValueError(
+                        f"{where}.{u_key}.{kind}: unknown kind; expected {' or '.join(KINDS)}"
+                    )
+                try:
+                    table[(urgency, name)] = parse_duration(text)
+                except ValueError as e:
+                    raise ValueError(f"{where}.{u_key}.{kind}: {e}") from None
+        return DeadlinePolicy(table)
+
+    def deadline(
+        self, start: datetime, urgency: Urgency, kind: str, calendar: WorkCalendar
+    ) -> Deadline:
+        if kind not in KINDS:
+            raise ValueError(f"unknown deadline kind {kind!r}; expected {' or '.join(KINDS)}")
+        return calendar.add(start, self[(Urgency(urgency), kind)])
+
+
+def _urgency(key: object, where: str) -> Urgency:
+    try:
+        return Urgency(str(key).strip().lower())
+    except ValueError:
+        known = ", ".join(u.value for u in Urgency)
+        raise ValueError(f"{where}.{key}: unknown urgency; expected one of {known}") from None

@@ -1,0 +1,79 @@
+"""The outbox sender as a process of its own, apart from the mailbox loop."""
+
+# SMTP work runs beside parsing and storing, not under the same interpreter lock; the database
+# is the only state the two processes share.
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import logging
+import os
+import signal
+from typing import Protocol
+
+from gateway.config import Settings
+
+log = logging.getLogger(__name__)
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+PARENT_CHECK = 1.0  # seconds between looks at whether the daemon is still there
+
+
+def run_sender(
+    settings: Settings, wake: EventLike, stop: EventLike, interval: float, writing: EventLike
+) -> None:
+    """The sender process: flush when woken or every `interval` seconds, until told to stop.
+
+    It opens its own database engine: connections inherited from the parent are never used.
+    """
+    from gateway.runtime.assembly import Gateway
+    from gateway.db.writeturn import WriteTurn
+    from gateway.runtime.logs import configure
+
+    # The parent decides when to stop; a terminal's Ctrl-C reaches the whole process group.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda *_: (stop.set(), wake.set()))
+    parent = os.getppid()
+    _die_with_parent()
+    configure(settings.logging)
+    # A whole gateway, for what sending may cause: a dead letter queues the admin's notice.
+    gateway = Gateway(settings, migrate=False)
+    gateway.write_turn = WriteTurn(writing)
+    try:
+        busy = False
+        while not stop.is_set() and os.getppid() == parent:
+            if not busy:  # after a round that sent mail, more is likely queued meanwhile
+                wake.wait(min(interval, PARENT_CHECK))
+            wake.clear()
+            busy = False
+            try:
+                result = gateway.flush()
+                busy = bool(result.sent)
+                if result:
+                    log.info("outbox: %d sent, %d to retry, %d dead",
+                             len(result.sent), len(result.retried), len(result.dead))
+            except Exception:  # noqa: BLE001 - the sender must outlive any one failure
+                log.exception("outbox flush failed; will retry")
+    finally:
+        gateway.close()
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this process when the daemon dies, however it dies.
+
+    A daemon killed by SIGKILL runs no cleanup; an orphaned sender would go on sending beside
+    the restarted daemon's new one. Elsewhere the parent check in the loop does the same, late.
+    """
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        log.debug("prctl(PR_SET_PDEATHSIG) unavailable; relying on the parent check")
+
+
+class EventLike(Protocol):
+    def set(self) -> None: ...
+    def clear(self) -> None: ...
+    def is_set(self) -> bool: ...
+    def wait(self, timeout: float | None = None) -> bool: ...

@@ -1,0 +1,157 @@
+"""The 效果评估 report as a file: HTML with charts inline, or a workbook; read from the register."""
+
+from __future__ import annotations
+
+import base64
+import io
+import logging
+import warnings
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jinja2
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from gateway.db.models import Record
+from gateway.reports.evaluation import Evaluation, Figures, Period, RecordFacts, evaluate
+from gateway.reports.register_export import fill_sheet
+from gateway.deadlines.worktime import WorkCalendar
+
+TEMPLATE = "report.html.j2"
+
+# Column headers of the figures table, in the HTML and the workbook alike.
+FIGURE_COLUMNS: tuple[tuple[str, str, int], ...] = (
+    ("部门", "name", 14),
+    ("新建", "opened", 8),
+    ("关闭", "closed", 8),
+    ("首次响应及时率 %", "on_time_pct", 16),
+    ("首次响应中位数 (工作小时)", "response_median_h", 22),
+    ("首次响应 P90 (工作小时)", "response_p90_h", 22),
+    ("解决中位数 (工作小时)", "resolution_median_h", 20),
+    ("解决 P90 (工作小时)", "resolution_p90_h", 20),
+    ("超时", "breaches", 8),
+    ("满意度均值", "rating_mean", 12),
+)
+CHART_FONTS = ["Noto Sans CJK SC", "WenQuanYi Zen Hei", "SimHei", "Microsoft YaHei",
+               "DejaVu Sans"]
+
+
+def facts_for(session: Session, period: Period, tz: ZoneInfo) -> list[RecordFacts]:
+    start, end = period.bounds(tz)
+    query = select(Record).where(or_(
+        (Record.created_at >= start) & (Record.created_at < end),
+        (Record.closed_at >= start) & (Record.closed_at < end),
+    ))
+    return [
+        RecordFacts(
+            department=r.department,
+            sender=f"{r.from_name} <{r.from_addr}>" if r.from_name else r.from_addr,
+            problem_type=r.problem_type, created_at=r.created_at, due_at=r.due_at,
+            first_response_at=r.first_response_at, resolve_due_at=r.resolve_due_at,
+            resolved_at=r.resolved_at, closed_at=r.closed_at, rating=r.rating,
+        )
+        for r in session.scalars(query)
+    ]
+
+
+def build(session: Session, period: Period, calendar: WorkCalendar, as_of: datetime) -> Evaluation:
+    return evaluate(facts_for(session, period, calendar.tz), period, calendar.tz, as_of,
+                    calendar.working_time_between)
+
+
+def figure_row(figures: Figures) -> list[Any]:
+    return [_rounded(getattr(figures, attr)) for _, attr, _ in FIGURE_COLUMNS]
+
+
+def _rounded(value: Any) -> Any:
+    return round(value, 1) if isinstance(value, float) else value
+
+
+# --- charts ---------------------------------------------------------------------------------
+
+def charts(evaluation: Evaluation) -> dict[str, str]:
+    """PNG charts as base64, by name; the Agg backend needs no display."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
+    plt.rcParams["font.sans-serif"] = CHART_FONTS
+    plt.rcParams["axes.unicode_minus"] = False
+    names = [f.name for f in evaluation.departments] or ["-"]
+    out = {}
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    xs = range(len(names))
+    ax.bar([x - 0.2 for x in xs], [f.opened for f in evaluation.departments] or [0], 0.4,
+           label="opened")
+    ax.bar([x + 0.2 for x in xs], [f.closed for f in evaluation.departments] or [0], 0.4,
+           label="closed")
+    ax.set_xticks(list(xs), names)
+    ax.legend()
+    out["volume"] = _png(fig, plt)
+    fig, ax = plt.subplots(figsize=(5, 3))
+    ratings = evaluation.overall.ratings
+    ax.bar(list(ratings), list(ratings.values()))
+    ax.set_xticks(list(ratings))
+    ax.set_xlabel("rating")
+    out["ratings"] = _png(fig, plt)
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    ax.bar(list(xs), [f.response_median_h or 0 for f in evaluation.departments] or [0])
+    ax.set_xticks(list(xs), names)
+    ax.set_ylabel("median first response (working h)")
+    out["response"] = _png(fig, plt)
+    return out
+
+
+def _png(fig: Any, plt: Any) -> str:
+    buffer = io.BytesIO()
+    # Without a CJK font (fonts-noto-cjk) department names draw as boxes; the tables in
+    # the report carry them anyway, so that is no reason to warn on every report.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+        fig.tight_layout()
+        fig.savefig(buffer, format="png", dpi=90)
+    plt.close(fig)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+# --- files ----------------------------------------------------------------------------------
+
+def render_html(evaluation: Evaluation, templates_dir: Path, tz: ZoneInfo) -> str:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir)),
+                             autoescape=True, undefined=jinja2.StrictUndefined)
+    return env.get_template(TEMPLATE).render(
+        evaluation=evaluation, as_of=evaluation.as_of.astimezone(tz),
+        headers=[h for h, _, _ in FIGURE_COLUMNS],
+        rows=[figure_row(f) for f in (*evaluation.departments, evaluation.overall)],
+        charts=charts(evaluation),
+    )
+
+
+def write_xlsx(evaluation: Evaluation, path: Path, tz: ZoneInfo) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    summary = book.active
+    summary.title = f"效果评估 {evaluation.period.label}"[:31]
+    fill_sheet(summary, [h for h, _, _ in FIGURE_COLUMNS], [w for _, _, w in FIGURE_COLUMNS],
+               [figure_row(f) for f in (*evaluation.departments, evaluation.overall)], tz)
+    every = (*evaluation.departments, evaluation.overall)
+    fill_sheet(book.create_sheet("满意度分布"), ["部门", "1", "2", "3", "4", "5"], [14] + [6] * 5,
+               [[f.name, *f.ratings.values()] for f in every], tz)
+    fill_sheet(book.create_sheet("主要来信人"), ["部门", "来信人", "记录数"], [14, 40, 8],
+               [[f.name, s, n] for f in every for s, n in f.top_senders], tz)
+    fill_sheet(book.create_sheet("问题类型"), ["部门", "问题类型", "记录数"], [14, 12, 8],
+               [[f.name, t, n] for f in every for t, n in f.problem_types], tz)
+    book.save(path)
+
+
+def write(evaluation: Evaluation, fmt: str, path: Path, templates_dir: Path, tz: ZoneInfo) -> None:
+    if fmt == "xlsx":
+        write_xlsx(evaluation, path, tz)
+    else:
+        path.write_text(render_html(evaluation, templates_dir, tz), encoding="utf-8")

@@ -1,0 +1,220 @@
+"""The assembled gateway: settings turned into services, a mail source and the outbox sender."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from email.utils import parseaddr
+from functools import partial
+from typing import TYPE_CHECKING
+
+from gateway.usecases import chasing
+from gateway.deadlines.chase import ChasePolicy
+from gateway.usecases.reply import LoopPolicy, close_waiting
+from gateway.config import Settings
+from gateway.errors import ConfigError
+from gateway.db import repo
+from gateway.db.engine import make_engine, make_sessionmaker, upgrade
+from gateway.db.writeturn import WriteTurn
+from gateway.faults import FaultInjector
+from gateway.identity import Identity
+from gateway.outgoing.autoreply import AutoReplyCap
+from gateway.model import Address, Urgency
+from gateway.usecases.ingest import Result, Services, parse_fetched, process, store_many
+from gateway.usecases.chasing import CheckResult
+from gateway.outgoing.render import Renderer
+from gateway.routing.ruleset import RuleSet, load_rules
+from gateway.sources.base import FetchedMail, Source
+from gateway.deadlines.worktime import BusinessHours, DeadlinePolicy, WorkCalendar, parse_duration
+
+if TYPE_CHECKING:
+    from gateway.outbox.sender import FlushResult, OutboxSender
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+# Mails stored per transaction when a fetch brings many: large enough to spread the cost of a
+# commit, small enough that a rare failed group is cheap to redo one by one.
+COMMIT_GROUP = 50
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Gateway:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock = utc_now,
+        faults: Callable[[str], None] | None = None,
+        migrate: bool = True,
+    ):
+        self.settings = settings
+        self.clock = clock
+        self.engine = make_engine(settings.database_url,
+                                  busy_timeout=settings.database.busy_timeout)
+        if migrate:
+            upgrade(self.engine)
+        self.sessions = make_sessionmaker(self.engine)
+        self._rules = load_rules(settings.gateway.rules_dir)
+        self.identity = _identity(settings)
+        self.calendar = make_calendar(settings)
+        self.services = Services(
+            sessions=self.sessions,
+            rules=lambda: self._rules,
+            renderer=Renderer(
+                settings.gateway.templates_dir,
+                domain=settings.gateway.domain,
+                from_addr=self.identity.from_addr,
+                eight_bit=settings.smtp.eight_bit,
+            ),
+            calendar=self.calendar,
+            policy=make_deadline_policy(settings),
+            identity=self.identity,
+            loop=LoopPolicy.from_settings(settings),
+            faults=faults or FaultInjector(settings.fault_rules),
+            auto_reply_cap=AutoReplyCap(
+                settings.loops.auto_reply_limit,
+                timedelta(minutes=settings.loops.auto_reply_window_minutes),
+            ),
+            max_size=int(settings.mailbox.max_size_mb * 1024 * 1024),
+        )
+        self._sender: OutboxSender | None = None
+        self.write_turn = WriteTurn()  # shared with the outbox process by the daemon
+        self.chase_policy = _chase_policy(settings)
+
+    def chase(self) -> CheckResult:
+        """Queue the reminders, escalations and follow-ups due now (the due-check job)."""
+        return chasing.check(self.services, self.chase_policy, self.clock())
+
+    @property
+    def rules(self) -> RuleSet:
+        return self._rules
+
+    def install_rules(self, rules: RuleSet) -> None:
+        """Swap in a validated rule set; mails processed from now on are routed by it."""
+        self._rules = rules
+
+    def make_source(self) -> Source:
+        from gateway.sources.factory import make_source
+
+        return make_source(self.settings, self.sessions, self.clock, self.services.faults)
+
+    def ingest(self, fetched: FetchedMail) -> Result:
+        return process(self.services, fetched, self.clock())
+
+    def process_batch(self, source: Source) -> list[Result]:
+        """Fetch what waits, store it group by group, then settle the mailbox."""
+        fetched = source.fetch(self.settings.mailbox.batch)
+        self.services.faults("after_fetch")
+        pending = [parse_fetched(item) for item in fetched]
+        settled, results = [], []
+        while pending:
+            # A group ends early when the outbox sender asks for SQLite's write lock.
+            group = store_many(self.services, pending[:COMMIT_GROUP], self.clock(),
+                               enough=self.write_turn.wanted)
+            for parsed, result in zip(pending, group):
+                results.append(result)
+                settled.append((parsed.fetched, result.action.outcome))
+                log.info("%s %s %s%s", parsed.fetched.key, result.action, result.record_id or "",
+                         f" ({result.reason})" if result.reason else "")
+            pending = pending[len(group):]
+            self.write_turn.give_way()
+        self.services.faults("after_commit")
+        if settled:
+            source.settle(settled)
+            self.services.faults("after_settle")
+        return results
+
+    @property
+    def sender(self) -> OutboxSender:
+        # Built on first use: the daemon sends from its own process and never loads SMTP here.
+        if self._sender is None:
+            from gateway.usecases.system_mail import tell_admin_of_dead_letter
+            from gateway.outbox.sender import OutboxSender
+
+            self._sender = OutboxSender(
+                self.sessions, self.settings.smtp, self.settings.smtp.password("smtp"),
+                on_dead=partial(tell_admin_of_dead_letter, services=self.services),
+                faults=self.services.faults,
+                write_turn=self.write_turn,
+            )
+        return self._sender
+
+    def close_waiting(self) -> list[str]:
+        """Close resolved records whose wait for a rating is over (a periodic job)."""
+        with self.sessions.begin() as session:
+            closed = close_waiting(session, self.services, self.clock())
+        if closed:
+            log.info("closed unrated after %s: %s", self.services.loop.close_after,
+                     ", ".join(closed))
+        return closed
+
+    def flush(self) -> FlushResult:
+        return self.sender.flush(self.clock())
+
+    def outbox_counts(self) -> dict[str, int]:
+        with self.sessions() as session:
+            return repo.outbox_counts(session)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _identity(settings: Settings) -> Identity:
+    name, addr = parseaddr(settings.smtp.from_)
+    g = settings.gateway
+    return Identity(
+        from_addr=Address(name or g.name, addr.lower()),
+        domain=g.domain,
+        internal_domains=frozenset(g.internal_domains),
+        name=g.name,
+        signature=g.signature,
+        admin_address=g.admin_address,
+    )
+
+
+def make_deadline_policy(settings: Settings) -> DeadlinePolicy:
+    try:
+        return DeadlinePolicy.from_mapping(settings.deadlines)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _chase_policy(settings: Settings) -> ChasePolicy:
+    c = settings.chase
+    cadence = {**ChasePolicy().cadence,
+               **{Urgency(u): parse_duration(t) for u, t in c.cadence.items()}}
+    return ChasePolicy(remind_at=c.remind_at, cadence=cadence, quiet_hours=c.quiet_hours,
+                       max_follow_ups=c.max_follow_ups)
+
+
+def make_calendar(settings: Settings) -> WorkCalendar:
+    c = settings.calendar
+    lunch = (c.lunch_start, c.lunch_end) if c.lunch_start and c.lunch_end else None
+    return WorkCalendar(
+        settings.tz,
+        BusinessHours(c.business_start, c.business_end, lunch),
+        days_off=c.days_off,
+        workdays=c.workdays,
+        on_unknown_year=_warn_unknown_year,
+    )
+
+
+_warned: set[tuple[int, date]] = set()
+
+
+def _warn_unknown_year(year: int) -> None:
+    # Once a day per year, so the warning is seen without flooding the log.
+    key = (year, date.today())
+    if key not in _warned:
+        _warned.add(key)
+        log.warning(
+            "the installed chinese-calendar does not know %s yet; using statutory holidays "
+            "and weekends, without make-up working days (调休); upgrade chinesecalendar",
+            year,
+        )

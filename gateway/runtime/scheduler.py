@@ -1,0 +1,161 @@
+"""Periodic jobs of the daemon: rule reload, archiving, purging, report mail, metrics."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import schedule
+
+from gateway.usecases import archiving
+from gateway.reports import evaluation_file
+from gateway.reports import metrics
+from gateway.usecases import system_mail
+from gateway.reports.evaluation import Period, period_containing
+from gateway.runtime.reload import Watcher
+from gateway.deadlines.worktime import parse_duration
+
+if TYPE_CHECKING:
+    from gateway.runtime.assembly import Gateway
+
+log = logging.getLogger(__name__)
+
+REPORT_TYPES = {"html": "text/html", "xlsx":
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+class Jobs:
+    def __init__(self, gateway: Gateway, wake: Callable[[], None] = lambda: None):
+        self.gateway = gateway
+        self.wake = wake  # tells the outbox sender that a notice waits
+        self.settings = gateway.settings
+        g = self.settings.gateway
+        self.watcher = Watcher(g.rules_dir, g.templates_dir, gateway.services.renderer,
+                               gateway.install_rules, self._rules_broken)
+        self.rejected_rule_sets = 0
+        self._purged_on: date | None = None
+
+    def install(self, scheduler: schedule.Scheduler) -> None:
+        now = self.gateway.clock()
+        self.watcher.check(now)  # the baseline; templates become a snapshot
+        _guarded("metrics", self.write_metrics)(now)  # a textfile from the first minute on
+        if self.settings.reload.enabled:
+            scheduler.every(self.settings.reload.interval).seconds.do(
+                _guarded("reload", self.reload))
+        scheduler.every(1).minutes.do(_guarded("minutely", self.minutely))
+        scheduler.every(10).minutes.do(_guarded("close", self.close_waiting))
+
+    def reload(self) -> None:
+        self.watcher.check(self.gateway.clock())
+
+    def minutely(self) -> None:
+        now = self.gateway.clock()
+        for name, job in (("chase", self.chase), ("archive", self.archive),
+                          ("purge", self.purge_if_due),
+                          ("reports", self.reports), ("metrics", self.write_metrics)):
+            _guarded(name, job)(now)
+
+    # --- jobs --------------------------------------------------------------------------------
+
+    def chase(self, now: datetime) -> None:
+        """Reminders, escalations and follow-ups due now (reminders.py)."""
+        result = self.gateway.chase()
+        if result.sent:
+            log.info("deadline check: %d notice(s) queued", len(result.sent))
+            self.wake()
+
+    def close_waiting(self) -> None:
+        """Close resolved records whose wait for a rating is over (closedloop.py)."""
+        self.gateway.close_waiting()
+
+    def archive(self, now: datetime) -> list[str]:
+        a = self.settings.archive
+        with self.gateway.sessions.begin() as session:
+            done = archiving.archive_due(session, now, self.gateway.calendar,
+                                       parse_duration(a.delay), a.default_class)
+        if done:
+            log.info("archived %d record(s): %s", len(done), ", ".join(done))
+        return done
+
+    def purge_if_due(self, now: datetime) -> None:
+        local = now.astimezone(self.settings.tz)
+        if local.time() < self.settings.archive.purge_at or self._purged_on == local.date():
+            return
+        with self.gateway.sessions.begin() as session:
+            purged = archiving.purge(session, now, self.settings.archive.retention_years,
+                                   dry_run=False)
+        self._purged_on = local.date()
+        if purged:
+            log.info("purged %d expired record(s): %s", len(purged),
+                     ", ".join(p.record_id for p in purged))
+
+    def reports(self, now: datetime) -> list[str]:
+        r = self.settings.reports
+        if not r.recipients:
+            return []
+        local = now.astimezone(self.settings.tz)
+        sent = []
+        for kind in r.schedule:
+            period = period_containing(kind, local.date()).previous()
+            if local < datetime.combine(period.end, r.send_at, self.settings.tz):
+                continue
+            if self._mail_report(period, now):
+                sent.append(period.label)
+        return sent
+
+    def _mail_report(self, period: Period, now: datetime) -> bool:
+        identity, r = self.gateway.identity, self.settings.reports
+        with self.gateway.sessions.begin() as session:
+            if system_mail.queued_before(session, identity, "report", period.label):
+                return False
+            evaluation = evaluation_file.build(session, period, self.gateway.calendar, now)
+            with tempfile.TemporaryDirectory() as folder:
+                path = Path(folder) / f"report-{period.label}.{r.format}"
+                evaluation_file.write(evaluation, r.format, path, self.settings.gateway.templates_dir,
+                                 self.settings.tz)
+                data = path.read_bytes()
+            text = (f"附件为 {period.label} 的效果评估报告。\n"
+                    f"新建 {evaluation.overall.opened}, 关闭 {evaluation.overall.closed}, "
+                    f"超时 {evaluation.overall.breaches}。\n")
+            system_mail.queue_once(
+                session, identity, purpose="report", key=period.label, to=r.recipients,
+                text=text, now=now, label=period.label,
+                attachment=system_mail.Attachment(path.name, REPORT_TYPES[r.format], data))
+        log.info("report %s queued for %s", period.label, ", ".join(r.recipients))
+        self.wake()
+        return True
+
+    def write_metrics(self, now: datetime) -> None:
+        target = self.settings.metrics.textfile
+        if target is None:
+            return
+        with self.gateway.sessions() as session:
+            values = metrics.collect(session, now, self.rejected_rule_sets)
+        metrics.write_textfile(target, metrics.render(values))
+
+    def _rules_broken(self, digest: str, problems: list[str], now: datetime) -> None:
+        self.rejected_rule_sets += 1
+        admin = self.settings.gateway.admin_address
+        if not admin:
+            return
+        text = ("规则或模板文件未通过校验, 网关继续使用上一版有效的规则和模板。\n"
+                "The edited rule or template files do not validate; the last good set stays.\n\n"
+                + "\n".join(problems) + "\n\n修正后保存即可自动重新加载。\n")
+        with self.gateway.sessions.begin() as session:
+            system_mail.queue_once(session, self.gateway.identity, purpose="rules_broken",
+                               key=digest[:32], to=[admin], text=text, now=now)
+        self.wake()
+
+
+def _guarded(name: str, job: Callable[..., object]) -> Callable[..., None]:
+    """A failing job is logged and tried again next time; it never stops the mail loop."""
+    def run(*args: object) -> None:
+        try:
+            job(*args)
+        except Exception:  # noqa: BLE001 - one job's failure must not end the daemon
+            log.exception("scheduled job %s failed", name)
+    return run

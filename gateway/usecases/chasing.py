@@ -1,0 +1,219 @@
+"""The due-check job: chase open records, queue their notices, remember what went out."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from gateway.deadlines.chase import ChasePolicy, Clock, Notice, NoticeKind, RecordClock, due, working_time_left
+from gateway.db import journal, repo
+from gateway.db.models import Mail, Record, SentNotice
+from gateway.model import Address, Status, Urgency
+from gateway.usecases.open_record import record_view
+from gateway.outgoing.render import make_message_id
+from gateway.deadlines.worktime import Deadline, DeadlinePolicy, WorkCalendar
+
+log = logging.getLogger(__name__)
+
+CHASED = (Status.OPEN.value, Status.IN_PROGRESS.value)
+
+# How each notice is named in the log and in mail (the Chinese lives here, not in code paths).
+KIND_LABELS = {
+    NoticeKind.CRITICAL: "特急提醒",
+    NoticeKind.REMINDER: "到期提醒",
+    NoticeKind.ESCALATION: "超时升级",
+    NoticeKind.FOLLOW_UP: "超时跟催",
+}
+CLOCK_LABELS = {Clock.OPENED: "受理", Clock.RESPONSE: "首次反馈", Clock.RESOLUTION: "处理完成"}
+TEMPLATES = {
+    NoticeKind.CRITICAL: "critical",
+    NoticeKind.REMINDER: "reminder",
+    NoticeKind.ESCALATION: "escalation",
+    NoticeKind.FOLLOW_UP: "escalation",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    sent: tuple[tuple[str, str], ...]  # (record id, notice key) queued for sending
+    superseded: tuple[tuple[str, str], ...]
+    conflicts: int  # records another run handled first
+
+
+def record_clock(record: Record) -> RecordClock:
+    return RecordClock(
+        record_id=record.id,
+        urgency=Urgency(record.urgency),
+        opened_at=record.created_at,
+        response_due=record.due_at,
+        resolution_due=record.resolve_due_at,
+        responded_at=record.first_response_at,
+        resolved_at=record.resolved_at,
+    )
+
+
+def check(services: Any, policy: ChasePolicy, now: datetime) -> CheckResult:
+    """Queue every notice due at `now`; one transaction per record that has one.
+
+    Reading is one pass over the open records; only records with something due are written,
+    each in its own transaction, so a conflict with an overlapping run costs one record.
+    """
+    with services.sessions() as session:
+        records = session.scalars(select(Record).where(Record.status.in_(CHASED))).all()
+        sent = _sent_keys(session, [r.id for r in records])
+        work = []
+        for record in records:
+            found = due(record_clock(record), sent.get(record.id, set()), now, policy,
+                        services.calendar)
+            if found.send or found.superseded:
+                work.append((record.id, found))
+    queued, skipped, conflicts = [], [], 0
+    for record_id, found in work:
+        try:
+            with services.sessions.begin() as session:
+                record = session.get(Record, record_id)
+                for notice in found.superseded:
+                    _supersede(session, record, notice, now)
+                    skipped.append((record_id, notice.key))
+                for notice in found.send:
+                    _send(session, services, record, notice, now)
+                    queued.append((record_id, notice.key))
+        except IntegrityError:
+            conflicts += 1  # an overlapping run recorded these first; its mails stand
+            log.info("notices of %s were queued by another run", record_id)
+    return CheckResult(tuple(queued), tuple(skipped), conflicts)
+
+
+def _sent_keys(session: Session, record_ids: list[str]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    if not record_ids:
+        return out
+    rows = session.execute(
+        select(SentNotice.record_id, SentNotice.key).where(SentNotice.record_id.in_(record_ids))
+    )
+    for record_id, key in rows:
+        out.setdefault(record_id, set()).add(key)
+    return out
+
+
+def _supersede(session: Session, record: Record, notice: Notice, now: datetime) -> None:
+    session.add(SentNotice(record_id=record.id, key=notice.key, kind=notice.kind,
+                           clock=notice.clock, seq=notice.seq, due_at=notice.due_at,
+                           created_at=now, status="superseded"))
+    repo.add_log(session, record, at=now, kind="notice_superseded", actor="gateway",
+                 text=f"{_label(notice)}未单独发送: 已被更晚的提醒取代",
+                 data={"key": notice.key})
+
+
+def _send(session: Session, services: Any, record: Record, notice: Notice, now: datetime) -> None:
+    to, cc = recipients(record, notice, services.rules().directory)
+    row = SentNotice(record_id=record.id, key=notice.key, kind=notice.kind, clock=notice.clock,
+                     seq=notice.seq, due_at=notice.due_at, created_at=now,
+                     status="sent" if to else "unaddressed")
+    session.add(row)
+    session.flush()  # the unique key is claimed here, before any mail is rendered
+    if not to:
+        repo.add_log(session, record, at=now, kind="warning", actor="gateway",
+                     text=f"{_label(notice)}无人可发: {record.department} 没有责任人、邮箱或负责人")
+        return
+    original = _original_message_id(session, record)
+    identity = services.identity
+    message_id = make_message_id(identity.domain, record.id, notice.kind, notice.clock, notice.seq,
+                                 int(notice.deadline.timestamp()))
+    out = services.renderer.render(
+        TEMPLATES[notice.kind], to=to, cc=cc, context=_context(services, record, notice, now),
+        reply_to_message_id=original, references=(original,) if original else (),
+        message_id=message_id, now=now, auto_submitted="auto-generated",
+    )
+    addrs = [a.addr for a in (*out.to, *out.cc)]
+    stored = repo.enqueue(session, message_id=out.message_id, kind=notice.kind, raw=out.raw,
+                          subject=out.subject, envelope_from=identity.from_addr.addr,
+                          recipients=addrs, record=record, now=now)
+    journal.flush(session)
+    row.mail_id = stored.id
+    repo.add_log(session, record, at=now, kind="notice", actor="gateway",
+                 text=f"{_label(notice)}已排队发送至 {', '.join(addrs)}", mail=stored,
+                 data={"key": notice.key, "due_at": notice.due_at.isoformat()})
+
+
+def recipients(record: Record, notice: Notice, directory) -> tuple[list[Address], list[Address]]:
+    """(to, cc): the owner (or the department's mailboxes) and, past a breach, the head."""
+    department = directory.find(record.department)
+    if record.owner_addr:
+        owner = [Address(record.owner_name or "", record.owner_addr)]
+    else:
+        owner = list(department.mailbox_addresses) if department else []
+    head = [department.head] if department and department.head else []
+    if notice.kind is NoticeKind.REMINDER:
+        return owner, []
+    if notice.kind is NoticeKind.CRITICAL:
+        return (head, owner) if head else (owner, [])
+    if not owner:
+        return head, []
+    return owner, [h for h in head if h.addr not in {o.addr for o in owner}]
+
+
+def _original_message_id(session: Session, record: Record) -> str | None:
+    return session.scalar(
+        select(Mail.message_id)
+        .where(Mail.record_id == record.id, Mail.direction == "in")
+        .order_by(Mail.id)
+        .limit(1)
+    )
+
+
+def _context(services: Any, record: Record, notice: Notice, now: datetime) -> dict[str, Any]:
+    tz = services.calendar.tz
+    left = working_time_left(notice.deadline, now, services.calendar)
+    return {
+        "record": record_view(record, tz),
+        "notice": {
+            "kind": notice.kind.value,
+            "label": KIND_LABELS[notice.kind],
+            "clock": CLOCK_LABELS[notice.clock],
+            "seq": notice.seq,
+            "deadline": notice.deadline.astimezone(tz),
+            "overdue": notice.deadline <= now,
+            "left": format_working_time(abs(left)),
+        },
+        "department": {"name": record.department},
+        "gateway": {"name": services.identity.name, "signature": services.identity.signature,
+                    "address": services.identity.from_addr.addr},
+    }
+
+
+def _label(notice: Notice) -> str:
+    return f"{CLOCK_LABELS[notice.clock]}{KIND_LABELS[notice.kind]}" + (
+        f" 第{notice.seq}次" if notice.seq else "")
+
+
+def format_working_time(span: timedelta) -> str:
+    """3小时20分 / 45分钟 (working time, for people)."""
+    minutes = int(span.total_seconds() // 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours and minutes:
+        return f"{hours}小时{minutes}分"
+    return f"{hours}小时" if hours else f"{minutes}分钟"
+
+
+# --- deadlines of a record --------------------------------------------------------------------
+
+
+def deadlines(
+    start: datetime, urgency: Urgency, policy: DeadlinePolicy, calendar: WorkCalendar,
+    overrides: dict[str, Any] | None = None,
+) -> tuple[Deadline, Deadline]:
+    """(response, resolution) for a record opened at `start`, with a rule's overrides if any.
+
+    Used when a record opens and when a staff reply re-grades it (紧急程度: …).
+    """
+    effective = policy.with_overrides(overrides) if overrides else policy
+    return (effective.deadline(start, urgency, "response", calendar),
+            effective.deadline(start, urgency, "resolution", calendar))
+

@@ -1,0 +1,295 @@
+"""A record's life inside one transaction: open it, thread mail into it, queue its answers."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session
+
+from gateway.outgoing import autoreply
+from gateway.db import repo
+from gateway.db.journal import Row
+from gateway.db.models import Mail, Record
+from gateway.db.repo import RecordRow
+from gateway.model import InboundMail, Status, SubjectTag, Urgency
+from gateway.outgoing.render import make_message_id
+from gateway.routing.ruleset import Decision
+
+if TYPE_CHECKING:
+    from gateway.usecases.ingest import Services
+
+SUMMARY_LENGTH = 200  # 内容摘要 is at most 200 characters (seed 001)
+_SPACE = re.compile(r"\s+")
+
+
+def thread_of(session: Session, tag: SubjectTag, mail: InboundMail) -> Record | None:
+    """The record a mail belongs to: by quoted record id first, then by its threading headers."""
+    if tag.record_id:
+        record = repo.get_record(session, tag.record_id)
+        if record is not None:
+            return record
+    return repo.record_for_message_ids(session, (*mail.in_reply_to, *reversed(mail.references)))
+
+
+def summarize(text: str) -> str:
+    flat = _SPACE.sub(" ", text).strip()
+    return flat if len(flat) <= SUMMARY_LENGTH else flat[: SUMMARY_LENGTH - 1] + "…"
+
+
+def append_mail(
+    session: Session, record: Record, row: Mail, mail: InboundMail, now: datetime
+) -> None:
+    row.record = record
+    repo.add_inbound(session, row)
+    repo.add_log(
+        session,
+        record,
+        at=now,
+        kind="mail_in",
+        actor=mail.from_addr.addr,
+        text=f"来信: {mail.subject}",
+        mail=row,
+        data={"message_id": mail.message_id, "auto": mail.auto},
+    )
+
+
+def open_record(
+    session: Session,
+    services: Services,
+    mail: InboundMail,
+    tag: SubjectTag,
+    decision: Decision,
+    inbound: dict[str, Any],
+    now: datetime,
+) -> tuple[RecordRow, tuple[str, ...]]:
+    """Create the record, log how it was routed, and queue the acknowledgement and notice.
+
+    The hot path of the gateway: everything here is written as journal rows (db/journal.py),
+    no ORM object is built. `inbound` holds the values of the mail's own row.
+    """
+    local_now = now.astimezone(services.calendar.tz)
+    record_id, seq = repo.allocate_record_id(session, decision.id_prefix, local_now.year)
+    policy = services.policy.with_overrides(decision.deadlines) if decision.deadlines else (
+        services.policy)
+    response = policy.deadline(now, tag.urgency, "response", services.calendar)
+    resolution = policy.deadline(now, tag.urgency, "resolution", services.calendar)
+    record = repo.add_record(
+        session,
+        id=record_id,
+        prefix=decision.id_prefix,
+        year=local_now.year,
+        seq=seq,
+        direction="internal" if decision.internal else "external",
+        status=Status.OPEN.value,
+        urgency=tag.urgency.value,
+        title=tag.title,
+        subject=mail.subject,
+        summary=summarize(mail.text),
+        problem_type=decision.problem_type,
+        from_addr=mail.from_addr.addr,
+        from_name=mail.from_addr.name,
+        from_department=tag.department if decision.internal else None,
+        organisation=decision.party.organisation if decision.party else None,
+        party_kind=decision.party.kind if decision.party else None,
+        department=decision.department.name,
+        owner_addr=decision.owner.addr if decision.owner else None,
+        owner_name=decision.owner.name if decision.owner else None,
+        cc=[a.addr for a in decision.cc],
+        departments=[decision.department.name],
+        sent_at=mail.date or now,
+        created_at=now,
+        due_at=response.at,
+        resolve_due_at=resolution.at,
+        rule_name=decision.rule_name,
+        rule_file=decision.rule_file,
+        rule_version=decision.rule_version,
+        deadline_overrides=decision.deadlines,
+        archive_class=decision.archive_class,
+    )
+    row = repo.add_inbound_row(session, **inbound, record_id=record_id)
+    _log_opening(session, record, mail, decision, row, now)
+    queued = _queue_answers(session, services, record, mail, decision, inbound["raw"], now)
+    return record, queued
+
+
+def _log_opening(
+    session: Session, record: RecordRow, mail: InboundMail, decision: Decision, row: Row,
+    now: datetime,
+) -> None:
+    repo.add_log(
+        session, record, at=now, kind="created", actor=mail.from_addr.addr,
+        text=f"收到来信, 建立记录: {mail.subject}", mail=row,
+        data={"message_id": mail.message_id},
+    )
+    repo.add_log(
+        session, record, at=now, kind="routed", actor="gateway",
+        text=f"分派至 {decision.department.name} (规则: {decision.rule_name})",
+        data={"decision": decision.as_dict()},
+    )
+
+
+def _queue_answers(
+    session: Session,
+    services: Services,
+    record: RecordRow,
+    mail: InboundMail,
+    decision: Decision,
+    original: bytes,
+    now: datetime,
+) -> tuple[str, ...]:
+    context = template_context(services, record, mail, decision)
+    queued = []
+    reply_to = mail.answer_to
+    ack = autoreply.admit(session, mail, reply_to.addr, services.identity,
+                      services.auto_reply_cap, now, "ack")
+    if ack.allowed:
+        queued.append(
+            _queue(session, services, record, decision.ack_template, "ack", [reply_to], (),
+                   context, mail, None, now)
+        )
+    else:
+        repo.add_log(session, record, at=now, kind="no_ack", actor="gateway",
+                     text=f"未发送回执: {ack.reason}")
+    notify_to = [*decision.department.mailbox_addresses]
+    if decision.owner and decision.owner.addr not in {a.addr for a in notify_to}:
+        notify_to.append(decision.owner)
+    if notify_to:
+        queued.append(
+            _queue(session, services, record, decision.notify_template, "notify", notify_to,
+                   decision.cc, context, mail, original, now)
+        )
+    else:
+        repo.add_log(session, record, at=now, kind="warning", actor="gateway",
+                     text=f"{decision.department.name} 没有登记邮箱, 未发送通知")
+    return tuple(queued)
+
+
+def _queue(
+    session: Session,
+    services: Services,
+    record: RecordRow,
+    template: str,
+    purpose: str,
+    to: list,
+    cc: tuple,
+    context: dict[str, Any],
+    mail: InboundMail,
+    original: bytes | None,
+    now: datetime,
+) -> str:
+    identity = services.identity
+    message_id = make_message_id(identity.domain, record.id, purpose)
+    out = services.renderer.render(
+        template,
+        to=tuple(to),
+        cc=tuple(cc),
+        context=context,
+        reply_to=mail,
+        attach_original=original,
+        message_id=message_id,
+        now=now,
+        auto_submitted="auto-replied" if purpose == "ack" else "auto-generated",
+    )
+    recipients = [a.addr for a in (*out.to, *out.cc)]
+    stored = repo.enqueue(
+        session, message_id=out.message_id, kind=purpose, raw=out.raw, subject=out.subject,
+        envelope_from=identity.from_addr.addr, recipients=recipients, record=record, now=now,
+    )
+    repo.add_log(
+        session, record, at=now, kind="mail_out", actor="gateway",
+        text=f"{'回执' if purpose == 'ack' else '通知'}已排队发送至 {', '.join(recipients)}",
+        mail=stored, data={"message_id": out.message_id, "template": template},
+    )
+    return out.message_id
+
+
+def template_context(
+    services: Services, record: Record | RecordRow, mail: InboundMail, decision: Decision
+) -> dict[str, Any]:
+    """Plain data for templates: values only, so nothing from a mail is ever run as a template."""
+    identity = services.identity
+    return {
+        "record": record_view(record, services.calendar.tz),
+        "mail": {
+            "subject": mail.subject,
+            "from_addr": mail.from_addr,
+            "text": mail.text,
+            "attachments": mail.attachments,
+            "date": mail.date,
+        },
+        "party": decision.party,
+        "department": decision.department,
+        "gateway": {
+            "name": identity.name,
+            "signature": identity.signature,
+            "address": identity.from_addr.addr,
+        },
+    }
+
+
+def record_view(record: Record | RecordRow, tz) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "title": record.title,
+        "subject": record.subject,
+        "urgency": Urgency(record.urgency),
+        "status": Status(record.status),
+        "department": record.department,
+        "owner": record.owner_name or record.owner_addr,
+        "owner_addr": record.owner_addr,
+        "problem_type": record.problem_type,
+        "summary": record.summary,
+        "organisation": record.organisation,
+        "from_addr": record.from_addr,
+        "from_name": record.from_name,
+        "created_at": record.created_at.astimezone(tz),
+        "due_at": record.due_at.astimezone(tz) if record.due_at else None,
+        "resolve_due_at": record.resolve_due_at.astimezone(tz) if record.resolve_due_at else None,
+    }
+
+
+def as_json(record: Record, *, with_log: bool = False) -> dict[str, Any]:
+    """The stable JSON shape of a record for `records list/show --json` and scripts."""
+    def iso(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    data: dict[str, Any] = {
+        "id": record.id,
+        "urgency": record.urgency,
+        "urgency_label": Urgency(record.urgency).label,
+        "department": record.department,
+        "departments": list(record.departments),
+        "title": record.title,
+        "subject": record.subject,
+        "from_addr": record.from_addr,
+        "from_name": record.from_name,
+        "organisation": record.organisation,
+        "direction": record.direction,
+        "status": record.status,
+        "status_label": Status(record.status).label,
+        "owner": record.owner_addr,
+        "owner_name": record.owner_name,
+        "problem_type": record.problem_type,
+        "summary": record.summary,
+        "rating": record.rating,
+        "rating_comment": record.rating_comment,
+        "rated_at": iso(record.rated_at),
+        "resolution": record.resolution,
+        "rule": record.rule_name,
+        "sent_at": iso(record.sent_at),
+        "created_at": iso(record.created_at),
+        "due_at": iso(record.due_at),
+        "resolve_due_at": iso(record.resolve_due_at),
+        "first_response_at": iso(record.first_response_at),
+        "resolved_at": iso(record.resolved_at),
+        "closed_at": iso(record.closed_at),
+    }
+    if with_log:
+        data["log"] = [
+            {"at": iso(e.at), "kind": e.kind, "actor": e.actor, "text": e.text,
+             "mail_id": e.mail_id}
+            for e in record.log
+        ]
+    return data

@@ -1,0 +1,302 @@
+"""The closed loop (闭环) by mail: a reply that threads into a record, applied in its transaction.
+
+Staff replies carry commands and answers for the originator; the originator's replies carry
+follow-ups and the rating; anyone else's mail is kept but changes nothing. The decisions are
+the pure modules' (trust, replies, commands, rating, lifecycle); this module applies them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gateway.closedloop import trust
+from gateway.closedloop.reply_commands import ParsedReply, People, Problem, parse_reply, usage_lines
+from gateway.db import repo
+from gateway.db.models import Mail, Record
+from gateway.closedloop.lifecycle import Action, Event, status_event, transition
+from gateway.usecases.reply_context import ReplyContext
+from gateway.model import Address, InboundMail, Status
+from gateway.closedloop.rating import Rating, parse_rating
+from gateway.mail.quoting import split_reply
+from gateway.routing.ruleset import Directory, is_internal
+from gateway.usecases.reply_actions import HANDLERS
+from gateway.mail.subject import parse_subject
+from gateway.deadlines.worktime import Duration, Unit, parse_duration
+
+if TYPE_CHECKING:
+    from gateway.config import Settings
+    from gateway.usecases.ingest import Services
+
+log = logging.getLogger(__name__)
+
+_RATABLE = (Status.RESOLVED, Status.CLOSED)
+DEFAULT_CLOSE_AFTER = Duration(5, Unit.WORKING_DAYS)
+
+
+@dataclass(frozen=True)
+class LoopPolicy:
+    close_after: Duration = DEFAULT_CLOSE_AFTER
+    note_tag: str = "note"  # gateway+note@… takes internal remarks
+    trusted_authserv_id: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LoopPolicy:
+        return cls(parse_duration(settings.loop.close_after), settings.loop.note_tag,
+                   settings.gateway.trusted_authserv_id)
+
+
+def handle_reply(
+    session: Session, services: Services, record: Record, row: Mail, mail: InboundMail,
+    now: datetime,
+) -> tuple[str, ...]:
+    """Apply one mail that threaded into `record`; returns the Message-IDs it queued."""
+    ctx = ReplyContext(session, services, record, row, mail, now)
+    if mail.auto is not None or services.identity.is_own(mail):
+        ctx.log("ignored", f"自动邮件, 不作处理 ({mail.auto_reason or '网关自身的邮件'})")
+        return ()
+    sender = mail.from_addr.addr
+    rules = services.rules()
+    policy = services.loop
+    verdict = trust.assess(
+        sender, listed_internal=bool(sender) and is_internal(
+            sender, rules, services.identity.internal_domains),
+        auth_results=trust.auth_results_headers(row.raw),
+        trusted_authserv_id=policy.trusted_authserv_id,
+    )
+    ctx.trust = verdict.reason
+    if verdict.suspicious:
+        log.warning("suspicious mail %s for %s: %s", mail.message_id, record.id, verdict.reason)
+        ctx.log("suspicious", f"{verdict.reason}; 按外部来信处理, 未作任何更改")
+        return ()
+    new_text = split_reply(mail.text).new_text
+    if sender and sender == record.from_addr:
+        rating = parse_rating(new_text) if Status(record.status) in _RATABLE else None
+        if rating is not None:
+            _rate(ctx, rating)
+            return tuple(ctx.queued)
+        if not verdict.is_staff:
+            _follow_up(ctx, new_text)
+            return tuple(ctx.queued)
+    if verdict.is_staff:
+        _staff_reply(ctx, new_text, rules.directory)
+        return tuple(ctx.queued)
+    ctx.log("refused", "外部来信, 不是本记录的发起方: 仅存档, 未作任何更改")
+    return ()
+
+
+# --- staff ------------------------------------------------------------------------------------
+
+def _staff_reply(ctx: ReplyContext, new_text: str, directory: Directory) -> None:
+    parsed = parse_reply(new_text, people(directory))
+    problems = list(parsed.problems) or _preflight(ctx, parsed)
+    if problems:
+        _answer_problems(ctx, problems)
+        return
+    internal = parsed.internal or _to_note_address(ctx) or _is_forward(ctx, directory)
+    events = [e for c in parsed.commands if (e := HANDLERS[c.name](ctx, c)) is not None]
+    _involve_departments(ctx, directory)
+    public = "" if internal else parsed.public_text
+    if internal and parsed.public_text:
+        ctx.log("note", parsed.public_text)
+    # With 已完成 the answer travels inside the closure receipt instead of a mail of its own.
+    if public and Event.RESOLVE not in events and _relay_to_originator(ctx, public):
+        events.append(Event.REPLIED)
+    for event in events:
+        _advance(ctx, event, public=public)
+
+
+def people(directory: Directory) -> People:
+    """Names `责任人:` may use alone: the directory's heads and members with a display name."""
+    by_name: dict[str, Address] = {}
+    for dept in directory.departments:
+        for person in (*dept.members, *((dept.head,) if dept.head else ())):
+            if person.name:
+                by_name.setdefault(person.name.casefold(), person)
+    return People(by_name)
+
+
+def _preflight(ctx: ReplyContext, parsed: ParsedReply) -> list[Problem]:
+    """What the record would refuse, found before anything is applied (all or nothing)."""
+    rules, identity = ctx.services.rules(), ctx.services.identity
+    state, problems = Status(ctx.record.status), []
+    for command in parsed.commands:
+        if command.name == "status":
+            step = transition(state, status_event(command.value))
+            if not step.allowed:
+                problems.append(Problem(command.line, command.source, step.reason))
+            state = step.after
+        elif command.name == "owner" and not is_internal(
+                command.value.addr, rules, identity.internal_domains):
+            # The owner is told about the record; an outside address would leak it.
+            problems.append(Problem(command.line, command.source, "责任人必须是内部人员"))
+    return problems
+
+
+def _answer_problems(ctx: ReplyContext, problems: list[Problem]) -> None:
+    listed = [str(p) for p in problems]
+    ctx.log("command_error", "指令未执行: " + "; ".join(listed), problems=listed)
+    ctx.send("command_error", [ctx.mail.from_addr], what="指令错误说明",
+             auto_submitted="auto-replied",
+             reply={"problems": listed, "commands": list(usage_lines())})
+
+
+def _to_note_address(ctx: ReplyContext) -> bool:
+    local, _, domain = ctx.services.identity.from_addr.addr.partition("@")
+    note = f"{local}+{ctx.services.loop.note_tag}@{domain}"
+    return note in {a.addr for a in ctx.mail.recipients} | set(ctx.mail.delivered_to)
+
+
+def _is_forward(ctx: ReplyContext, directory: Directory) -> bool:
+    # A forward (转发/Fwd) talks to colleagues about the record, not to the originator.
+    return parse_subject(ctx.mail.subject, directory.names).is_forward
+
+
+def _involve_departments(ctx: ReplyContext, directory: Directory) -> None:
+    """A department mailbox in To/Cc of a staff reply joins 涉及部门, and hears of it once."""
+    record = ctx.record
+    for address in ctx.mail.recipients:
+        dept = directory.department_of_address(address.addr)
+        if dept is None or dept.name in record.departments:
+            continue
+        if address.addr not in {a.addr for a in dept.mailbox_addresses}:
+            continue  # a person, not the department's mailbox
+        record.departments = [*record.departments, dept.name]
+        ctx.log("involved", f"{dept.name} 加入涉及部门 (由 {ctx.actor} 转发或抄送)",
+                department=dept.name)
+        ctx.send("involved", dept.mailbox_addresses, what=f"{dept.name} 涉及部门通知",
+                 reply={"department": dept.name, "author": str(ctx.mail.from_addr)})
+
+
+def _relay_to_originator(ctx: ReplyContext, public: str) -> bool:
+    """Send staff's public text to the originator from the gateway; False when not needed."""
+    record, mail = ctx.record, ctx.mail
+    originator = record.from_addr
+    if not originator:
+        return False
+    if originator == mail.from_addr.addr:  # staff who opened the record, writing again
+        _follow_up(ctx, public)
+        return False
+    if originator in {a.addr for a in mail.recipients}:
+        ctx.log("relay", "发起人已在收件人中, 不再另行转发")
+        return True
+    ctx.send("relay", [Address(record.from_name or "", originator)], what="答复转发发起人",
+             thread_with_originator=True, auto_submitted="no",
+             reply={"text": public, "author": _display(mail.from_addr)})
+    ctx.log("relay", f"答复已转发发起人: {_excerpt(public)}")
+    return True
+
+
+# --- the originator ---------------------------------------------------------------------------
+
+def _follow_up(ctx: ReplyContext, new_text: str) -> None:
+    """The originator wrote again: the owner (or the department) gets it, attachments and all."""
+    record = ctx.record
+    to = _staff_contacts(ctx)
+    if not to:
+        ctx.log("warning", "没有责任人或部门邮箱, 补充来信未转发")
+        return
+    ctx.send("relay", to, what="发起人补充来信", attach_original=True,
+             reply={"text": new_text, "author": str(ctx.mail.from_addr), "to_staff": True})
+    ctx.log("relay", f"发起人补充来信已转给 {record.owner_name or record.owner_addr or record.department}: "
+                     f"{_excerpt(new_text)}")
+
+
+def _rate(ctx: ReplyContext, rating: Rating) -> None:
+    record = ctx.record
+    previous = record.rating
+    record.rating, record.rating_comment, record.rated_at = rating.score, rating.comment, ctx.now
+    text = f"发起人评价 {rating.score} 分"
+    if previous is not None:
+        text += f" (替换此前的 {previous} 分)"
+    if rating.comment:
+        text += f": {rating.comment}"
+    ctx.log("rating", text, score=rating.score, previous=previous, comment=rating.comment,
+            source=rating.source)
+    _advance(ctx, Event.RATED_LOW if rating.low else Event.RATED, rating=rating)
+
+
+def _staff_contacts(ctx: ReplyContext) -> list[Address]:
+    record = ctx.record
+    if record.owner_addr:
+        return [Address(record.owner_name or "", record.owner_addr)]
+    dept = ctx.services.rules().directory.find(record.department)
+    return list(dept.mailbox_addresses) if dept else []
+
+
+def _display(address: Address) -> str:
+    # Staff addresses stay inside: mail to outside parties names the person, not the mailbox.
+    return address.name or "工作人员"
+
+
+def _excerpt(text: str, limit: int = 80) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+# --- the lifecycle ----------------------------------------------------------------------------
+
+def _advance(ctx: ReplyContext, event: Event, *, public: str = "",
+             rating: Rating | None = None) -> None:
+    record = ctx.record
+    step = transition(Status(record.status), event)
+    if not step.allowed:
+        ctx.log("refused", step.reason, event=event.value)
+        return
+    record.status = step.after.value
+    if step.changed:
+        ctx.log("status", f"{step.before.label} → {step.after.label}: {step.reason}",
+                event=event.value, before=step.before.value, after=step.after.value)
+    for action in step.actions:
+        _carry_out(ctx, action, public, rating)
+
+
+def _carry_out(ctx: ReplyContext, action: Action, public: str, rating: Rating | None) -> None:
+    record, now = ctx.record, ctx.now
+    if action is Action.STAMP_FIRST_RESPONSE and record.first_response_at is None:
+        record.first_response_at = now
+    elif action is Action.STAMP_RESOLVED:
+        record.resolved_at = now
+    elif action is Action.STAMP_CLOSED:
+        record.closed_at = now
+    elif action is Action.CLEAR_RESOLUTION_TIMES:
+        record.resolved_at = record.closed_at = None
+    elif action is Action.SEND_CLOSURE_RECEIPT:
+        if record.from_addr:
+            ctx.send("closure", [Address(record.from_name or "", record.from_addr)],
+                     what="结案回执", thread_with_originator=True,
+                     reply={"text": public, "author": _display(ctx.mail.from_addr)})
+    elif action is Action.NOTIFY_HEAD:
+        dept = ctx.services.rules().directory.find(record.department)
+        to = [dept.head] if dept and dept.head else _staff_contacts(ctx)
+        if to:
+            ctx.send("reopened", to, what="低分评价, 重新打开通知",
+                     reply={"rating": rating.score if rating else None,
+                            "comment": rating.comment if rating else ""})
+
+
+# --- waiting for a rating ---------------------------------------------------------------------
+
+def close_waiting(session: Session, services: Services, now: datetime) -> list[str]:
+    """Close resolved records nobody rated within close_after; returns their ids."""
+    wait = services.loop.close_after
+    closed = []
+    for record in session.scalars(select(Record).where(Record.status == Status.RESOLVED.value)):
+        if record.resolved_at is None:
+            continue
+        due = services.calendar.add(record.resolved_at, wait).at
+        if due > now:
+            continue
+        step = transition(Status.RESOLVED, Event.WAIT_ELAPSED)
+        record.status, record.closed_at = step.after.value, now
+        repo.add_log(session, record, at=now, kind="status", actor="gateway",
+                     text=f"{step.before.label} → {step.after.label}: {step.reason} "
+                          f"(完成后 {wait.zh} 未收到评价)",
+                     data={"event": step.event.value, "close_after": str(wait)})
+        closed.append(record.id)
+    return closed

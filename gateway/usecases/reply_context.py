@@ -1,0 +1,126 @@
+"""What the loop writes inside a mail's transaction: log lines, and answers queued in the outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session
+
+from gateway.db import journal, repo
+from gateway.db.models import Mail, Record
+from gateway.model import Address, InboundMail
+from gateway.usecases.open_record import record_view
+from gateway.outgoing.render import make_message_id
+
+if TYPE_CHECKING:
+    from gateway.usecases.ingest import Services
+
+# Every key the loop's templates may read under `reply`, so StrictUndefined never trips.
+_REPLY_DEFAULTS: dict[str, Any] = {
+    "text": "", "author": "", "to_staff": False, "problems": [], "commands": [],
+    "rating": None, "previous_rating": None, "comment": "", "department": None,
+}
+
+
+@dataclass
+class ReplyContext:
+    """One reply being applied to its record: everything a handler may read or write."""
+
+    session: Session
+    services: Services
+    record: Record
+    row: Mail  # the stored inbound mail
+    mail: InboundMail
+    now: datetime
+    actor: str = ""
+    trust: str = ""  # why the sender counted as staff or not, kept with every log line
+    queued: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.actor = self.actor or self.mail.from_addr.addr or "unknown"
+
+    def log(self, kind: str, text: str, *, actor: str | None = None, **data: Any) -> None:
+        if self.trust:
+            data.setdefault("sender", self.trust)
+        repo.add_log(self.session, self.record, at=self.now, kind=kind,
+                     actor=actor or self.actor, text=text, mail=self.row, data=data)
+
+    def send(
+        self,
+        kind: str,
+        to: Sequence[Address],
+        *,
+        reply: dict[str, Any] | None = None,
+        thread_with_originator: bool = False,
+        attach_original: bool = False,
+        auto_submitted: str = "auto-generated",
+        what: str,
+    ) -> str:
+        """Render `kind`, queue it in the outbox and log it; returns the Message-ID."""
+        services, record = self.services, self.record
+        message_id = make_message_id(services.identity.domain, record.id, kind,
+                                     self.mail.message_id)
+        parent, chain = originator_thread(record) if thread_with_originator else (None, ())
+        out = services.renderer.render(
+            kind, to=tuple(to), context=loop_context(self, reply or {}),
+            reply_to=None if thread_with_originator else self.mail,
+            reply_to_message_id=parent, references=chain,
+            attach_original=self.row.raw if attach_original else None,
+            message_id=message_id, now=self.now, auto_submitted=auto_submitted,
+        )
+        recipients = [a.addr for a in out.to]
+        stored = repo.enqueue(
+            self.session, message_id=out.message_id, kind=kind, raw=out.raw,
+            subject=out.subject, envelope_from=services.identity.from_addr.addr,
+            recipients=recipients, record=record, now=self.now,
+        )
+        # Written now, so the next answer of this transaction threads under this one too.
+        journal.flush(self.session)
+        self.session.expire(record, ["mails"])
+        repo.add_log(self.session, record, at=self.now, kind="mail_out", actor="gateway",
+                     text=f"{what}已排队发送至 {', '.join(recipients)}", mail=stored,
+                     data={"message_id": out.message_id, "template": kind})
+        self.queued.append(out.message_id)
+        return out.message_id
+
+
+def originator_thread(record: Record) -> tuple[str | None, tuple[str, ...]]:
+    """In-Reply-To and References that keep an answer in the originator's own thread."""
+    originator = record.from_addr
+    ids = [m.message_id for m in record.mails
+           if (m.direction == "in" and m.from_addr == originator and m.kind != "quarantined")
+           or (m.direction == "out" and originator in (m.to_addrs or []))]
+    if not ids:
+        return None, ()
+    return ids[-1], tuple(ids[:-1])
+
+
+def loop_context(ctx: ReplyContext, reply: dict[str, Any]) -> dict[str, Any]:
+    """Plain data for the loop's templates; mail content only ever as values."""
+    tz = ctx.services.calendar.tz
+    record, identity = ctx.record, ctx.services.identity
+
+    def local(value: datetime | None) -> datetime | None:
+        return value.astimezone(tz) if value else None
+
+    view = {
+        **record_view(record, tz),
+        "resolution": record.resolution,
+        "first_response_at": local(record.first_response_at),
+        "resolved_at": local(record.resolved_at),
+        "closed_at": local(record.closed_at),
+        "rating": record.rating,
+        "departments": list(record.departments or []),
+    }
+    mail = ctx.mail
+    return {
+        "record": view,
+        "mail": {"subject": mail.subject, "from_addr": mail.from_addr, "text": mail.text,
+                 "attachments": mail.attachments, "date": mail.date},
+        "reply": {**_REPLY_DEFAULTS, **reply},
+        "gateway": {"name": identity.name, "signature": identity.signature,
+                    "address": identity.from_addr.addr},
+    }
