@@ -43,6 +43,65 @@ _STATUS_LABELS = {
 }
 
 
+class LogKind(StrEnum):
+    """What one line of a record's 沟通记录 says happened; the values are stored."""
+
+    CREATED = "created"
+    ROUTED = "routed"
+    MAIL_IN = "mail_in"
+    MAIL_OUT = "mail_out"
+    NO_ACK = "no_ack"
+    COMMAND_ERROR = "command_error"
+    STATUS = "status"
+    NOTE = "note"
+    OWNER = "owner"
+    URGENCY = "urgency"
+    RESOLUTION = "resolution"
+    RATING = "rating"
+    INVOLVED = "involved"
+    RELAY = "relay"
+    SUSPICIOUS = "suspicious"
+    REFUSED = "refused"
+    IGNORED = "ignored"
+    WARNING = "warning"
+    NOTICE = "notice"
+    NOTICE_SUPERSEDED = "notice_superseded"
+    ARCHIVE_CLASS = "archive_class"
+    ARCHIVED = "archived"
+    PURGED = "purged"
+
+    @property
+    def label(self) -> str:
+        return _LOG_KIND_LABELS[self]
+
+
+_LOG_KIND_LABELS = {
+    LogKind.CREATED: "建立",
+    LogKind.ROUTED: "分派",
+    LogKind.MAIL_IN: "来信",
+    LogKind.MAIL_OUT: "发信",
+    LogKind.NO_ACK: "未发回执",
+    LogKind.COMMAND_ERROR: "指令错误",
+    LogKind.STATUS: "状态",
+    LogKind.NOTE: "内部备注",
+    LogKind.OWNER: "责任人",
+    LogKind.URGENCY: "紧急程度",
+    LogKind.RESOLUTION: "解决方案",
+    LogKind.RATING: "评价",
+    LogKind.INVOLVED: "涉及部门",
+    LogKind.RELAY: "转发",
+    LogKind.SUSPICIOUS: "可疑来信",
+    LogKind.REFUSED: "未处理",
+    LogKind.IGNORED: "已忽略",
+    LogKind.WARNING: "警告",
+    LogKind.NOTICE: "提醒",
+    LogKind.NOTICE_SUPERSEDED: "提醒合并",
+    LogKind.ARCHIVE_CLASS: "归档类别",
+    LogKind.ARCHIVED: "归档",
+    LogKind.PURGED: "保存期满删除",
+}
+
+
 class AutoKind(StrEnum):
     """Why a mail must never get an automatic answer."""
 

@@ -1,8 +1,11 @@
-"""The words people and mail clients write, as tables: urgency, brackets, prefixes, markers."""
+"""The words people and mail clients write, as tables: urgency, brackets, prefixes, quoted
+history, status and rating words."""
 
 from __future__ import annotations
 
-from gateway.model import Urgency
+import re
+
+from gateway.model import Status, Urgency
 
 # Urgency words in subject tags, keyed case-folded. Simplified, Traditional and English,
 # as real mail writes them (DOMAIN.md, "The subject convention").
@@ -70,3 +73,111 @@ ARCHIVE_CLASS_LABELS: dict[str, str] = {
 }
 # 归档分类: internal threads and those with outside parties are filed apart (seed 003).
 ARCHIVE_CATEGORY_LABELS: dict[str, str] = {"internal": "内部", "external": "外部"}
+
+
+# --- quoted history ---------------------------------------------------------------------------
+# A line matching one of these starts the quoted history; everything from it on is old text.
+# (name, pattern); patterns run on a stripped line, case-insensitive.
+QUOTE_START_LINES: tuple[tuple[str, str], ...] = (
+    # Foxmail's "------------------ 原始邮件 ------------------" and Outlook's "-----原始邮件-----"
+    ("original-zh", r"-{2,}\s*原始邮件\s*-{2,}"),
+    ("original-zh-tw", r"-{2,}\s*原始郵件\s*-{2,}"),
+    ("original-en", r"-{2,}\s*original message\s*-{2,}"),
+    ("forwarded-en", r"-{2,}\s*forwarded message\s*-{2,}"),
+    ("forwarded-zh", r"-{2,}\s*(?:转发的邮件|转发邮件|轉寄的郵件)\s*-{2,}"),
+    # Gmail/QQ/Apple Mail Chinese: "王工 <w@x> 于2026年11月23日周一 10:00写道：", "在 …，… 写道："
+    ("wrote-zh", r".{0,200}(?:写道|寫道)\s*[:：]"),
+    # Gmail/Thunderbird English: "On Mon, Nov 23, 2026 at 10:00 AM 王工 <w@x> wrote:"
+    ("wrote-en", r"on\b.{0,240}\bwrote\s*:"),
+)
+
+# Outlook (and Foxmail, NetEase webmail) write the parent's headers as a block instead of a
+# rule line. A block starts with a "from" field and holds at least one more field within
+# the next lines, so one "From:" in prose never cuts a reply.
+HEADER_BLOCK_FROM = ("发件人", "寄件者", "寄件人", "from")
+HEADER_BLOCK_FIELDS = (
+    "发送时间", "发件时间", "寄件日期", "时间", "日期", "收件人", "抄送", "主题", "主旨",
+    "sent", "date", "to", "cc", "subject",
+)
+HEADER_BLOCK_SPAN = 5  # lines after the "from" line in which another field must appear
+
+# Lines clients put just above the quoted headers; they end the new text but are no text.
+SEPARATOR_LINE = re.compile(r"[_\-=—–*]{8,}")
+
+# --- commands in a staff reply ----------------------------------------------------------------
+# (The command keywords are the first column of commands.COMMANDS.)
+
+# Status words, after a status keyword or alone on a line; compared case-folded, NFKC.
+STATUS_WORDS: dict[str, Status] = {
+    "待处理": Status.OPEN,
+    "待處理": Status.OPEN,
+    "open": Status.OPEN,
+    "处理中": Status.IN_PROGRESS,
+    "處理中": Status.IN_PROGRESS,
+    "进行中": Status.IN_PROGRESS,
+    "進行中": Status.IN_PROGRESS,
+    "执行中": Status.IN_PROGRESS,
+    "執行中": Status.IN_PROGRESS,
+    "in progress": Status.IN_PROGRESS,
+    "in_progress": Status.IN_PROGRESS,
+    "working": Status.IN_PROGRESS,
+    "已完成": Status.RESOLVED,
+    "完成": Status.RESOLVED,
+    "已解决": Status.RESOLVED,
+    "已解決": Status.RESOLVED,
+    "done": Status.RESOLVED,
+    "resolved": Status.RESOLVED,
+    "已关闭": Status.CLOSED,
+    "已關閉": Status.CLOSED,
+    "关闭": Status.CLOSED,
+    "關閉": Status.CLOSED,
+    "closed": Status.CLOSED,
+    "close": Status.CLOSED,
+}
+
+# A line holding only one of these is a status command by itself.
+BARE_STATUS_WORDS: dict[str, Status] = {
+    "处理中": Status.IN_PROGRESS,
+    "處理中": Status.IN_PROGRESS,
+    "已完成": Status.RESOLVED,
+    "已解决": Status.RESOLVED,
+    "已解決": Status.RESOLVED,
+    "已关闭": Status.CLOSED,
+    "已關閉": Status.CLOSED,
+    "#working": Status.IN_PROGRESS,
+    "#progress": Status.IN_PROGRESS,
+    "#done": Status.RESOLVED,
+    "#resolved": Status.RESOLVED,
+    "#close": Status.CLOSED,
+    "#closed": Status.CLOSED,
+}
+
+# --- ratings ----------------------------------------------------------------------------------
+# Satisfaction words (发起人满意度), longest first when matching so 非常不满意 is not 满意.
+RATING_WORDS: dict[str, int] = {
+    "非常满意": 5,
+    "非常滿意": 5,
+    "很满意": 5,
+    "很滿意": 5,
+    "满意": 4,
+    "滿意": 4,
+    "一般": 3,
+    "还行": 3,
+    "還行": 3,
+    "不满意": 2,
+    "不滿意": 2,
+    "不太满意": 2,
+    "不太滿意": 2,
+    "非常不满意": 1,
+    "非常不滿意": 1,
+    "很不满意": 1,
+    "很不滿意": 1,
+    "very satisfied": 5,
+    "satisfied": 4,
+    "neutral": 3,
+    "dissatisfied": 2,
+    "very dissatisfied": 1,
+}
+RATING_STARS = "★☆"  # filled, empty
+RATING_UNITS = ("分", "星", "/5", "／5")
+RATING_LOW = 2  # a rating at or below this reopens the record for the department head

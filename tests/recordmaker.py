@@ -6,10 +6,10 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from gateway.runtime.assembly import Gateway
 from gateway.config import load_settings
 from gateway.db import repo
 from gateway.db.models import Mail, Record
+from gateway.runtime.assembly import Gateway
 
 ROOT = Path(__file__).resolve().parents[1]
 MONDAY = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai

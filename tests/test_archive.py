@@ -8,16 +8,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from recordmaker import MONDAY, add_record, offline_gateway
-from test_mail_loop import gbk_mail
 from sqlalchemy import select
+from test_mail_loop import gbk_mail
 
-from gateway.usecases import archiving
-from gateway.db.models import LogEntry, Mail, Record
 from gateway.config import load_settings
+from gateway.db.models import LogEntry, Mail, Record
+from gateway.deadlines.worktime import parse_duration
 from gateway.errors import ArchiveError, ConfigError, NotFound
 from gateway.runtime.scheduler import Jobs
 from gateway.sources.base import FetchedMail
-from gateway.deadlines.worktime import parse_duration
+from gateway.usecases import archiving
 
 TWO_DAYS = parse_duration("2 working days")
 RETENTION = {"ordinary": 1, "important": 5}

@@ -18,8 +18,8 @@ from gateway.deadlines.chase import (
     plan,
     reminder_time,
 )
-from gateway.model import Urgency
 from gateway.deadlines.worktime import DeadlinePolicy, WorkCalendar
+from gateway.model import Urgency
 
 TZ = ZoneInfo("Asia/Shanghai")
 CAL = WorkCalendar(TZ)

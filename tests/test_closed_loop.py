@@ -17,10 +17,10 @@ from email.utils import format_datetime, formataddr
 import pytest
 from test_mail_loop import GATEWAY, ROOT, START, clock, gbk_mail, settings, source  # noqa: F401
 
-from gateway.runtime.assembly import Gateway
 from gateway.cli.main import main as cli_main
 from gateway.db.models import Record
-from gateway.usecases.ingest import Action
+from gateway.runtime.assembly import Gateway
+from gateway.usecases.services import Disposition
 
 pytestmark = pytest.mark.integration
 
@@ -69,7 +69,7 @@ class Loop:
 
     def open_record(self) -> dict:
         (result,) = self.deliver(gbk_mail())
-        assert result.action is Action.CREATED
+        assert result.action is Disposition.CREATED
         self.record_id = result.record_id
         sent = {m.rcpt_tos[0]: m.message for m in self.smtp.wait_for(2)}
         self.new_mail()
@@ -151,7 +151,7 @@ def test_a_whole_life_from_mail_to_rating(loop, smtp_capture):
     body = (f"状态: 处理中\n备注: {SECRET}\n\n王工您好，维修人员已到现场，预计今天下午恢复生产。\n\n"
             f"李强\n{OUTLOOK_QUOTE}")
     (result,) = loop.staff(body, "staff-1@corp.example")
-    assert result.action is Action.APPENDED and result.record_id == loop.record_id
+    assert result.action is Disposition.APPENDED and result.record_id == loop.record_id
     record = loop.record()
     assert record.status == "in_progress"
     assert record.first_response_at == loop.clock.now

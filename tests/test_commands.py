@@ -6,7 +6,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.closedloop.reply_commands import COMMANDS, MAX_COMMAND_LINES, CommandSpec, People, choice, parse_reply
+from gateway.closedloop.reply_commands import (
+    COMMANDS,
+    MAX_COMMAND_LINES,
+    CommandSpec,
+    People,
+    choice,
+    parse_reply,
+)
 from gateway.model import Address, Status, Urgency
 from gateway.usecases.reply_actions import HANDLERS
 

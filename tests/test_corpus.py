@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from gateway.errors import ParseError
-from gateway.model import AutoKind, InboundMail
 from gateway.mail.parse import parse_mail
+from gateway.model import AutoKind, InboundMail
 
 pytestmark = pytest.mark.corpus
 

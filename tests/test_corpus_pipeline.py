@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from gateway.runtime.assembly import Gateway
 from gateway.config import load_settings
 from gateway.db.models import Mail
-from gateway.usecases.ingest import Action
+from gateway.runtime.assembly import Gateway
 from gateway.sources.base import FetchedMail
+from gateway.usecases.services import Disposition
 
 pytestmark = pytest.mark.corpus
 
@@ -52,14 +52,14 @@ def test_every_corpus_mail_is_stored_or_quarantined(gateway):
         raw = path.read_bytes()
         result = gateway.ingest(FetchedMail(f"corpus:{path.name}", raw, len(raw)))
         actions[result.action] += 1
-        if result.action is Action.QUARANTINED:
+        if result.action is Disposition.QUARANTINED:
             assert result.reason, f"{path.name}: quarantined without a reason"
     assert sum(actions.values()) == len(files)
-    assert actions[Action.CREATED] > len(files) // 2, actions
+    assert actions[Disposition.CREATED] > len(files) // 2, actions
     with gateway.sessions() as session:
         stored = session.query(Mail).filter_by(direction="in").count()
         quarantined = session.query(Mail).filter(Mail.quarantine_reason.is_not(None)).count()
     # Every file is kept: as a record's mail, an ignored automatic mail, or in quarantine;
     # only byte-identical duplicates (same Message-ID) are not stored twice.
-    assert stored == len(files) - actions[Action.DUPLICATE]
-    assert quarantined == actions[Action.QUARANTINED]
+    assert stored == len(files) - actions[Disposition.DUPLICATE]
+    assert quarantined == actions[Disposition.QUARANTINED]

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from gateway.routing.directory_import import merge, plan, read_sheet, write
 from gateway.errors import ImportProblem
-from gateway.routing.ruleset import load_rules
+from gateway.routing.directory_import import merge, plan, read_sheet, write
+from gateway.routing.load import load_rules
 
 ROOT = Path(__file__).resolve().parents[1]
 SHEET = [

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 from recordmaker import add_record, offline_gateway
 
+from gateway.deadlines.worktime import BusinessHours, WorkCalendar
 from gateway.reports import evaluation_file
 from gateway.reports.evaluation import (
     OVERALL,
@@ -20,7 +21,6 @@ from gateway.reports.evaluation import (
     period_containing,
     quantile,
 )
-from gateway.deadlines.worktime import BusinessHours, WorkCalendar
 
 TZ = ZoneInfo("Asia/Shanghai")
 CALENDAR = WorkCalendar(TZ, BusinessHours(time(9), time(18)))

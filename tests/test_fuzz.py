@@ -13,12 +13,12 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from test_mail_loop import ROOT
 
-from gateway.runtime.assembly import Gateway
 from gateway.config import load_settings
 from gateway.db.models import Mail
-from gateway.usecases.ingest import Action
-from gateway.sources.base import FetchedMail
 from gateway.mail.subject import parse_subject
+from gateway.runtime.assembly import Gateway
+from gateway.sources.base import FetchedMail
+from gateway.usecases.services import Disposition
 from gateway.vocabulary import DEPARTMENT_SUFFIXES, URGENCY_WORDS
 
 pytestmark = pytest.mark.fuzz
@@ -106,7 +106,7 @@ def test_nothing_from_a_mail_adds_or_splits_an_outgoing_header(gateway, name, su
     n = next(_numbers)
     raw = fuzzed_mail(n, name, subject, body)
     result = gateway.ingest(FetchedMail(key=f"fuzz-{n}", raw=raw, size=len(raw)))
-    assert result.action in (Action.CREATED, Action.QUARANTINED, Action.IGNORED)
+    assert result.action in (Disposition.CREATED, Disposition.QUARANTINED, Disposition.IGNORED)
     with gateway.sessions() as session:
         outgoing = session.scalars(select(Mail.raw).where(
             Mail.direction == "out", Mail.record_id == result.record_id)).all()
@@ -131,8 +131,8 @@ _REPLY_PIECES = st.lists(
 @settings(max_examples=300, deadline=None)
 @given(_REPLY_PIECES)
 def test_fuzz_reply_readers_never_raise_and_keep_their_promises(text):
-    from gateway.closedloop.reply_commands import parse_reply
     from gateway.closedloop.rating import parse_rating
+    from gateway.closedloop.reply_commands import parse_reply
     from gateway.mail.quoting import split_reply
 
     split = split_reply(text)

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from servers import free_port
 
-from gateway.runtime.assembly import Gateway
 from gateway.cli.main import main
 from gateway.config import load_settings
 from gateway.db import repo
+from gateway.runtime.assembly import Gateway
 from gateway.runtime.health import UNHEALTHY
 
 pytestmark = pytest.mark.integration

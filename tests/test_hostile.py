@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 from test_mail_loop import START, clock, gateway, gbk_mail, settings, source  # noqa: F401
 
-from gateway.runtime.assembly import Gateway
 from gateway.db.models import Mail
-from gateway.usecases.ingest import Action
+from gateway.runtime.assembly import Gateway
+from gateway.usecases.services import Disposition
 
 pytestmark = pytest.mark.integration
 
@@ -66,8 +66,8 @@ def test_hostile_mail_is_processed_or_quarantined_and_the_mailbox_drains(
         results += batch
     assert len(results) == len(HOSTILE)
     for result in results:
-        assert result.action in (Action.CREATED, Action.QUARANTINED, Action.IGNORED)
-        if result.action is Action.QUARANTINED:
+        assert result.action in (Disposition.CREATED, Disposition.QUARANTINED, Disposition.IGNORED)
+        if result.action is Disposition.QUARANTINED:
             assert result.reason
     with imap_account.connect() as client:
         assert client.select_folder("INBOX", readonly=True)[b"EXISTS"] == 0
@@ -83,7 +83,7 @@ def test_each_hostile_mail_alone_never_raises(gateway, name):  # noqa: F811
 
     raw = HOSTILE[name]
     result = gateway.ingest(FetchedMail(key=name, raw=raw, size=len(raw)))
-    assert result.action in (Action.CREATED, Action.QUARANTINED, Action.IGNORED)
+    assert result.action in (Disposition.CREATED, Disposition.QUARANTINED, Disposition.IGNORED)
 
 
 def test_oversize_mail_is_judged_by_rfc822_size_quarantined_and_its_sender_told_once(
@@ -95,10 +95,10 @@ def test_oversize_mail_is_judged_by_rfc822_size_quarantined_and_its_sender_told_
     try:
         imap_append(big)
         (result,) = gateway.process_batch(source)
-        assert result.action is Action.QUARANTINED and "oversize" in result.reason
+        assert result.action is Disposition.QUARANTINED and "oversize" in result.reason
         imap_append(big)  # the same mail again, e.g. resent by a relay
         (again,) = gateway.process_batch(source)
-        assert again.action is Action.DUPLICATE
+        assert again.action is Disposition.DUPLICATE
         gateway.flush()
         gateway.flush()
     finally:

@@ -7,9 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway.closedloop.lifecycle import TABLE, Action, Event, status_event, transition
-from gateway.model import Status
 from gateway.closedloop.rating import parse_rating
 from gateway.closedloop.trust import Role, assess, auth_results_headers, parse_auth_results
+from gateway.model import Status
 
 S, E, A = Status, Event, Action
 

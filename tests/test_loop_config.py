@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.usecases.reply import LoopPolicy
 from gateway.config import load_settings
-from gateway.errors import ConfigError
 from gateway.deadlines.worktime import Duration, Unit
+from gateway.errors import ConfigError
+from gateway.usecases.services import LoopPolicy
 
 
 def test_defaults_wait_five_working_days_and_read_no_authentication_results():

@@ -10,15 +10,16 @@ import pytest
 from sqlalchemy import select
 from test_mail_loop import ROOT, clock, gbk_mail  # noqa: F401 - shared fixtures
 
-from gateway.runtime.assembly import Gateway
 from gateway.config import load_settings
 from gateway.db.models import Mail
 from gateway.identity import Identity
-from gateway.outgoing.autoreply import AutoReplyCap, verdict
-from gateway.model import Address
 from gateway.mail.parse import parse_mail
-from gateway.usecases.ingest import Action, process_many
+from gateway.model import Address
+from gateway.outgoing.autoreply import AutoReplyCap, verdict
+from gateway.runtime.assembly import Gateway
 from gateway.sources.base import FetchedMail
+from gateway.usecases.ingest import process_many
+from gateway.usecases.services import Disposition
 
 ME = Identity(Address("网关", "gateway@corp.example"), "gateway.corp.example", frozenset())
 CAP = AutoReplyCap(limit=5)
@@ -146,7 +147,7 @@ def test_out_of_office_responder_gets_five_answers_an_hour_even_across_restarts(
     clock.advance(hours=1)
     results = process_many(restarted.services, [out_of_office(n) for n in range(10, 18)],
                            clock())
-    assert all(r.action is Action.CREATED for r in results)
+    assert all(r.action is Disposition.CREATED for r in results)
     assert acks(restarted) == 6 + 5
     restarted.close()
 

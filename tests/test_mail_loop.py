@@ -8,15 +8,15 @@ from datetime import UTC, datetime, timedelta
 from email.header import Header
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from email.utils import formataddr, format_datetime
+from email.utils import format_datetime, formataddr
 from pathlib import Path
 
 import pytest
 
-from gateway.runtime.assembly import Gateway
 from gateway.config import load_settings
 from gateway.db.models import Mail, Outbox, Record
-from gateway.usecases.ingest import Action
+from gateway.runtime.assembly import Gateway
+from gateway.usecases.services import Disposition
 
 pytestmark = pytest.mark.integration
 
@@ -96,7 +96,7 @@ def test_gbk_mail_becomes_a_record_with_ack_and_notification(
 ):
     imap_append(gbk_mail())
     results = gateway.process_batch(source)
-    assert [r.action for r in results] == [Action.CREATED]
+    assert [r.action for r in results] == [Disposition.CREATED]
     record_id = results[0].record_id
     assert record_id.startswith(("NX-2026-", "NJ-2026-", "NB-2026-"))
 
@@ -152,7 +152,7 @@ def test_replies_thread_into_their_record(gateway, source, imap_append, smtp_cap
     imap_append(by_headers)
     results = gateway.process_batch(source)
     assert [(r.action, r.record_id) for r in results] == [
-        (Action.APPENDED, record_id), (Action.APPENDED, record_id)]
+        (Disposition.APPENDED, record_id), (Disposition.APPENDED, record_id)]
     with gateway.sessions() as session:
         assert session.query(Record).count() == 1
         record = session.get(Record, record_id)
@@ -163,9 +163,9 @@ def test_one_message_id_never_opens_two_records(gateway, source, imap_append):
     imap_append(gbk_mail(message_id="twice@customer.example"))
     imap_append(gbk_mail(message_id="twice@customer.example"))
     actions = [r.action for r in gateway.process_batch(source)]
-    assert sorted(actions) == [Action.CREATED, Action.DUPLICATE]
+    assert sorted(actions) == [Disposition.CREATED, Disposition.DUPLICATE]
     imap_append(gbk_mail(message_id="twice@customer.example"))
-    assert [r.action for r in gateway.process_batch(source)] == [Action.DUPLICATE]
+    assert [r.action for r in gateway.process_batch(source)] == [Disposition.DUPLICATE]
     with gateway.sessions() as session:
         assert session.query(Record).count() == 1
 
@@ -178,7 +178,7 @@ def test_a_reply_threads_into_a_record_opened_earlier_in_the_same_batch(
                          message_id="followup@customer.example",
                          headers=(("In-Reply-To", "<start@customer.example>"),)))
     first, second = gateway.process_batch(source)
-    assert (first.action, second.action) == (Action.CREATED, Action.APPENDED)
+    assert (first.action, second.action) == (Disposition.CREATED, Disposition.APPENDED)
     assert second.record_id == first.record_id
 
 
@@ -199,7 +199,7 @@ def test_a_failing_mail_in_a_batch_costs_the_others_nothing(
         imap_append(gbk_mail(message_id=f"good-{n}@customer.example"))
     imap_append(gbk_mail(message_id="poison@customer.example"))
     actions = [r.action for r in gateway.process_batch(source)]
-    assert actions == [Action.CREATED] * 3 + [Action.QUARANTINED]
+    assert actions == [Disposition.CREATED] * 3 + [Disposition.QUARANTINED]
     with gateway.sessions() as session:
         assert session.query(Record).count() == 3
         kept = session.query(Mail).filter(Mail.quarantine_reason.is_not(None)).one()
@@ -223,7 +223,7 @@ def test_a_parser_crash_in_a_batch_is_quarantined_and_the_others_are_stored(
     imap_append(gbk_mail(message_id="crash@customer.example"))
     imap_append(gbk_mail(message_id="third@customer.example"))
     results = gateway.process_batch(source)
-    assert [r.action for r in results] == [Action.CREATED, Action.QUARANTINED, Action.CREATED]
+    assert [r.action for r in results] == [Disposition.CREATED, Disposition.QUARANTINED, Disposition.CREATED]
     assert results[1].reason.startswith("parser failed")
 
 
@@ -244,7 +244,7 @@ def test_automatic_and_own_mail_get_no_acknowledgement(
     # A neutral subject: the headers alone must make the difference.
     imap_append(gbk_mail("设备故障", sender=sender, headers=headers))
     (result,) = gateway.process_batch(source)
-    assert (result.action == Action.CREATED) is expect_record
+    assert (result.action == Disposition.CREATED) is expect_record
     gateway.flush()
     with gateway.sessions() as session:
         kinds = [m.kind for m in session.query(Mail).filter_by(direction="out")]
@@ -259,7 +259,7 @@ def test_bad_mail_is_quarantined_and_the_loop_goes_on(
     imap_append(b"\x01\x02 not a mail \xff\xfe\r\n")
     imap_append(gbk_mail(message_id="after-bad@customer.example"))
     actions = [r.action for r in gateway.process_batch(source)]
-    assert actions == [Action.QUARANTINED, Action.CREATED]
+    assert actions == [Disposition.QUARANTINED, Disposition.CREATED]
     assert folder_count(imap_account, "Quarantine") == 1
     assert folder_count(imap_account, "Processed") == 1
     with gateway.sessions() as session:
@@ -305,14 +305,14 @@ def test_checkpoint_survives_a_restart(settings, clock, imap_append, imap_accoun
     first = Gateway(settings, clock=clock)
     source = first.make_source()
     imap_append(gbk_mail(message_id="one@customer.example"))
-    assert [r.action for r in first.process_batch(source)] == [Action.CREATED]
+    assert [r.action for r in first.process_batch(source)] == [Disposition.CREATED]
     source.close()
     first.close()
 
     imap_append(gbk_mail(message_id="two@customer.example"))
     second = Gateway(settings, clock=clock)
     source = second.make_source()
-    assert [r.action for r in second.process_batch(source)] == [Action.CREATED]
+    assert [r.action for r in second.process_batch(source)] == [Disposition.CREATED]
     source.close()
     with second.sessions() as session:
         assert session.query(Record).count() == 2

@@ -5,19 +5,18 @@ from __future__ import annotations
 import sqlite3
 import time
 
-
 import pytest
 from crashrig import CrashRig
 from proxy import CuttingProxy
 from sqlalchemy import select
 from test_mail_loop import clock, gbk_mail, settings  # noqa: F401 - shared fixtures
 
-from gateway.runtime.assembly import Gateway
 from gateway.db import repo
 from gateway.db.models import Mail, Outbox
 from gateway.errors import MailboxError
+from gateway.runtime.assembly import Gateway
+from gateway.usecases.services import Disposition
 from gateway.usecases.system_mail import DEAD_LETTER_KIND
-from gateway.usecases.ingest import Action
 
 pytestmark = pytest.mark.integration
 
@@ -147,7 +146,7 @@ def test_connection_cut_mid_fetch_reconnects_and_misses_nothing(
         assert proxy.cuts == 1
         proxy.cut_after = None
         results = gateway.process_batch(source)
-        assert [r.action for r in results] == [Action.CREATED] * 3
+        assert [r.action for r in results] == [Disposition.CREATED] * 3
         assert gateway.process_batch(source) == []
     finally:
         source.close()

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.errors import ParseError
-from gateway.model import Address, Attachment, AutoKind, InboundMail
 from gateway.mail.parse import parse_mail
+from gateway.model import Address, Attachment, AutoKind, InboundMail
 
 URGENT_SUBJECT = "【紧急】生产部-设备故障通知"
 URGENT_BODY = "三号线设备故障，请尽快处理。\n联系人：张三"

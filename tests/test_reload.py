@@ -21,10 +21,10 @@ from sqlalchemy import create_engine, select
 from test_mail_loop import GATEWAY, gbk_mail
 
 from gateway.db.models import Record
-from gateway.runtime.reload import Watcher
-from gateway.outgoing.render import Renderer, sample_context
 from gateway.model import Address
-from gateway.routing.ruleset import load_rules
+from gateway.outgoing.render import Renderer, sample_context
+from gateway.routing.load import load_rules
+from gateway.runtime.reload import Watcher
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)

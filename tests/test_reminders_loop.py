@@ -16,8 +16,8 @@ from test_mail_loop import (  # noqa: F401 - fixtures are used by name
     source,
 )
 
-from gateway.runtime.assembly import Gateway
 from gateway.db.models import Record, SentNotice
+from gateway.runtime.assembly import Gateway
 
 pytestmark = pytest.mark.integration
 
@@ -135,7 +135,7 @@ def test_a_rules_deadline_applies_and_a_regrade_by_reply_moves_the_deadline(
 ):
     from test_rules import _only_rule, copy_rules
 
-    from gateway.routing.ruleset import load_rules
+    from gateway.routing.load import load_rules
 
     folder = copy_rules(tmp_path, routing=_only_rule(
         "name = 'fast'\nurgency = ['urgent']\ndepartment = '生产部'\n"

@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 from gateway.errors import RuleError
 from gateway.model import Address, Attachment, InboundMail, SubjectTag, Urgency
 from gateway.routing.conditions import CONDITIONS
-from gateway.routing.ruleset import Decision, RuleSet, load_rules, route
+from gateway.routing.load import load_rules
+from gateway.routing.route import Decision, route
+from gateway.routing.ruleset import RuleSet
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "rules"

@@ -10,8 +10,8 @@ import pytest
 from recordmaker import MONDAY, add_record, offline_gateway
 from sqlalchemy import select
 
-from gateway.reports import metrics
 from gateway.db.models import Mail, Outbox
+from gateway.reports import metrics
 from gateway.runtime.scheduler import Jobs
 
 MANAGERS = ["boss@corp.example", "deputy@corp.example"]

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.model import Urgency
 from gateway.mail.subject import parse_subject
+from gateway.model import Urgency
 from gateway.vocabulary import BRACKETS, FORWARD_PREFIXES, REPLY_PREFIXES, URGENCY_WORDS
 
 N, U, C = Urgency.NORMAL, Urgency.URGENT, Urgency.CRITICAL

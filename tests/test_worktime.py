@@ -11,7 +11,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.model import Urgency
 from gateway.deadlines.worktime import (
     BusinessHours,
     Deadline,
@@ -21,6 +20,7 @@ from gateway.deadlines.worktime import (
     WorkCalendar,
     parse_duration,
 )
+from gateway.model import Urgency
 
 TZ = ZoneInfo("Asia/Shanghai")
 LUNCH = BusinessHours(time(9), time(18), (time(12), time(13)))

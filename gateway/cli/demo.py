@@ -65,10 +65,10 @@ def run_demo(folder: Path) -> int:
 
 
 def _run(folder: Path, smtp_port: int, sent: mailbox.Maildir) -> int:
-    from gateway.runtime.assembly import Gateway
-    from gateway.db.repo import RecordFilter, list_records
     from gateway.cli.show import format_list, format_record
-    from gateway.usecases.open_record import as_json
+    from gateway.db.repo import RecordFilter, list_records
+    from gateway.runtime.assembly import Gateway
+    from gateway.usecases.context import as_json
 
     settings = load_settings(None, overrides=_overrides(folder, smtp_port))
     inbox = mailbox.Maildir(settings.maildir_path, create=True)

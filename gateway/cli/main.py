@@ -170,7 +170,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _rules_check(args: argparse.Namespace) -> int:
-    from gateway.routing.ruleset import load_rules
+    from gateway.routing.load import load_rules
 
     settings = _settings(args)
     rules = load_rules(settings.gateway.rules_dir)
@@ -182,7 +182,7 @@ def _rules_check(args: argparse.Namespace) -> int:
 
 def _rules_test(args: argparse.Namespace) -> int:
     from gateway.cli.show import explain_mail
-    from gateway.routing.ruleset import load_rules
+    from gateway.routing.load import load_rules
 
     settings = _settings(args)
 
@@ -205,7 +205,7 @@ def _rules_test(args: argparse.Namespace) -> int:
 
 def _records_list(args: argparse.Namespace) -> int:
     from gateway.db.repo import RecordFilter, list_records
-    from gateway.usecases.open_record import as_json
+    from gateway.usecases.context import as_json
 
     gateway = _gateway(args)
     where = RecordFilter(status=args.status, department=args.department,
@@ -223,7 +223,7 @@ def _records_list(args: argparse.Namespace) -> int:
 
 def _records_show(args: argparse.Namespace) -> int:
     from gateway.db.repo import get_record
-    from gateway.usecases.open_record import as_json
+    from gateway.usecases.context import as_json
 
     gateway = _gateway(args)
     with gateway.sessions() as session:

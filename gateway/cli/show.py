@@ -7,11 +7,11 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from gateway.errors import ParseError
-from gateway.loopwords import LOG_KIND_LABELS
-from gateway.model import Status, Urgency
 from gateway.mail.parse import parse_mail
-from gateway.routing.ruleset import RuleSet, route
 from gateway.mail.subject import parse_subject
+from gateway.model import Status, Urgency
+from gateway.routing.route import route
+from gateway.routing.ruleset import RuleSet
 
 
 def explain_mail(raw: bytes, rules: RuleSet, internal_domains: Collection[str]) -> dict[str, Any]:
@@ -85,7 +85,7 @@ def format_record(data: dict[str, Any], tz: tzinfo) -> list[str]:
         "  沟通记录",
     ]
     for entry in data.get("log", []):
-        kind = LOG_KIND_LABELS.get(entry["kind"], entry["kind"])
+        kind = entry["kind_label"]
         text = entry["text"].replace("\n", "\n" + " " * 8)
         lines.append(f"    {_local(entry['at'], tz)}  {kind:<5} {entry['actor']}: {text}")
     return lines

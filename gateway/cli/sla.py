@@ -9,12 +9,18 @@ from typing import Any
 
 from sqlalchemy import select
 
-from gateway.deadlines.chase import Clock, plan
 from gateway.db.models import Record, SentNotice
+from gateway.deadlines.chase import Clock, plan
+from gateway.deadlines.worktime import KINDS, Deadline
 from gateway.errors import NotFound, UsageError
 from gateway.model import Urgency
-from gateway.usecases.chasing import CHASED, CLOCK_LABELS, KIND_LABELS, format_working_time, record_clock
-from gateway.deadlines.worktime import KINDS, Deadline
+from gateway.usecases.chasing import (
+    CHASED,
+    CLOCK_LABELS,
+    KIND_LABELS,
+    format_working_time,
+    record_clock,
+)
 
 
 def add_commands(sub: argparse._SubParsersAction, settings_of, gateway_of) -> None:

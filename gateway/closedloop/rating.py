@@ -6,7 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from gateway.loopwords import RATING_LOW, RATING_STARS, RATING_UNITS, RATING_WORDS
+from gateway.vocabulary import RATING_LOW, RATING_STARS, RATING_UNITS, RATING_WORDS
 
 _FILLED, _EMPTY = RATING_STARS
 _UNITS = "|".join(re.escape(u) for u in RATING_UNITS)

@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 from email.utils import parseaddr
 from typing import Any
 
-from gateway.loopwords import BARE_STATUS_WORDS, STATUS_WORDS
 from gateway.model import Address
-from gateway.vocabulary import ARCHIVE_CLASS_WORDS, URGENCY_WORDS
+from gateway.vocabulary import ARCHIVE_CLASS_WORDS, BARE_STATUS_WORDS, STATUS_WORDS, URGENCY_WORDS
 
 MAX_COMMAND_LINES = 12  # commands are read in the first lines only; below them all is prose
 _KEY_LINE = re.compile(r"(?P<key>[^:：\s][^:：]{0,15}?)\s*[:：]\s*(?P<value>.*)")

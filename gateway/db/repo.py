@@ -13,9 +13,9 @@ from sqlalchemy import Row as ResultRow
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from gateway.sources.base import Checkpoint as SourceCheckpoint
 from gateway.db.journal import Row, insert_later, insert_later_with_id, journal
 from gateway.db.models import Checkpoint, IdSequence, LogEntry, Mail, Outbox, Record
+from gateway.sources.base import Checkpoint as SourceCheckpoint
 
 
 def allocate_record_id(session: Session, prefix: str, year: int) -> tuple[str, int]:

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
 
-from gateway.model import Urgency
 from gateway.deadlines.worktime import Duration, Unit, WorkCalendar, parse_duration
+from gateway.model import Urgency
 
 
 class NoticeKind(StrEnum):

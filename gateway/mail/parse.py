@@ -10,8 +10,8 @@ from email.message import Message
 from email.policy import Compat32
 from email.utils import getaddresses, parsedate_to_datetime
 
-from gateway.mail import charset
 from gateway.errors import ParseError
+from gateway.mail import charset
 from gateway.mail.htmltext import html_to_text
 from gateway.model import Address, Attachment, AutoKind, InboundMail
 

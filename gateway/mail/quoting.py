@@ -6,7 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from gateway.loopwords import (
+from gateway.vocabulary import (
     HEADER_BLOCK_FIELDS,
     HEADER_BLOCK_FROM,
     HEADER_BLOCK_SPAN,

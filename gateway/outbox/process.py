@@ -27,8 +27,8 @@ def run_sender(
 
     It opens its own database engine: connections inherited from the parent are never used.
     """
-    from gateway.runtime.assembly import Gateway
     from gateway.db.writeturn import WriteTurn
+    from gateway.runtime.assembly import Gateway
     from gateway.runtime.logs import configure
 
     # The parent decides when to stop; a terminal's Ctrl-C reaches the whole process group.

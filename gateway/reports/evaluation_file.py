@@ -16,9 +16,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from gateway.db.models import Record
+from gateway.deadlines.worktime import WorkCalendar
 from gateway.reports.evaluation import Evaluation, Figures, Period, RecordFacts, evaluate
 from gateway.reports.register_export import fill_sheet
-from gateway.deadlines.worktime import WorkCalendar
 
 TEMPLATE = "report.html.j2"
 

@@ -4,25 +4,12 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gateway.model import InboundMail, SubjectTag, Urgency
-
-if TYPE_CHECKING:
-    from gateway.routing.ruleset import Department, Party
-
-
-def domain_and_parents(domain: str) -> Iterable[str]:
-    """a.b.example → a.b.example, b.example, example: a subdomain belongs to its parent."""
-    labels = domain.lower().strip(".").split(".")
-    return (".".join(labels[i:]) for i in range(len(labels)))
-
-
-def in_domains(domain: str, domains: Collection[str]) -> bool:
-    wanted = {d.lower() for d in domains}
-    return any(d in wanted for d in domain_and_parents(domain))
+from gateway.routing.directory import Department, Party, in_domains, listed
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +41,6 @@ def condition(name: str, kind: str) -> Callable[[Check], Check]:
         CONDITIONS[name] = Condition(name, kind, check)
         return check
     return register
-
-
-def listed(values: Iterable[Any]) -> str:
-    return ", ".join(str(v) for v in values)
 
 
 @condition("urgency", "urgencies")

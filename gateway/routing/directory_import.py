@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.errors import ImportProblem, RuleError
-from gateway.routing.load import DEPARTMENTS_FILE
-from gateway.routing.ruleset import load_rules
+from gateway.routing.load import DEPARTMENTS_FILE, load_rules
 
 # Column headers people write, to the departments.toml key they fill.
 HEADER_WORDS: dict[str, str] = {

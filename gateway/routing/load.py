@@ -10,26 +10,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gateway.routing import values as rv
 from gateway.errors import RuleError
 from gateway.model import Address
+from gateway.routing import values as rv
 from gateway.routing.conditions import CONDITIONS
-from gateway.vocabulary import ARCHIVE_CLASS_WORDS
+from gateway.routing.directory import PARTY_KINDS, Department, Directory, Parties, Party
 from gateway.routing.ruleset import (
-    PARTY_KINDS,
     PROBLEM_TYPES,
     RULE_FILE,
     Actions,
     Default,
-    Department,
-    Directory,
-    Parties,
-    Party,
     Rule,
     RuleProblem,
     RuleSet,
     Test,
 )
+from gateway.vocabulary import ARCHIVE_CLASS_WORDS
 
 DEPARTMENTS_FILE = "departments.toml"
 PARTIES_FILE = "parties.toml"
@@ -85,7 +81,8 @@ class _Problems(list):
         self.append(RuleProblem(file if isinstance(file, str) else file.name, line, message))
 
 
-def load(directory: str | Path) -> RuleSet:
+def load_rules(directory: str | Path) -> RuleSet:
+    """Read and validate the rule files in `directory`; RuleError lists every problem."""
     folder = Path(directory)
     problems = _Problems()
     files: dict[str, tuple[_File, dict[str, Any]]] = {}

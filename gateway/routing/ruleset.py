@@ -1,14 +1,15 @@
-"""Routing: the department directory, outside parties, ordered rules, and route() → a Decision."""
+"""The rule set: ordered rules with their conditions and actions, and the [default] desk."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gateway.model import Address, InboundMail, SubjectTag
-from gateway.routing.conditions import Condition, Facts, domain_and_parents, in_domains, listed
+from gateway.model import Address
+from gateway.routing.conditions import Condition, Facts
+from gateway.routing.directory import Department, Directory, Parties
 
 RULE_FILE = "routing.toml"
 
@@ -17,11 +18,6 @@ PROBLEM_TYPES = (
     "咨询", "投诉", "故障", "建议", "需求", "其他",
     "协作需求", "流程卡点", "资源申请", "故障投诉",
 )
-PARTY_KINDS = ("customer", "supplier", "regulator", "partner")
-
-# Names of the built-in steps that choose a department when no rule named one.
-FROM_TAG = "subject-department"
-FROM_DEFAULT = "default"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,84 +32,6 @@ class RuleProblem:
         where = f"{self.file}:{self.line}" if self.line else self.file
         return f"{where}: {self.message}"
 
-
-@dataclass(frozen=True, slots=True)
-class Department:
-    name: str
-    aliases: tuple[str, ...]
-    mailbox_addresses: tuple[Address, ...]
-    head: Address | None
-    members: tuple[Address, ...]
-    id_prefix: str
-
-    @property
-    def addresses(self) -> frozenset[str]:
-        """Every address that speaks for the department: mailboxes, head, members."""
-        people = (*self.mailbox_addresses, *self.members, *((self.head,) if self.head else ()))
-        return frozenset(a.addr for a in people)
-
-
-@dataclass(frozen=True, slots=True)
-class Party:
-    domain: str
-    organisation: str
-    kind: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"domain": self.domain, "organisation": self.organisation, "kind": self.kind}
-
-
-@dataclass(frozen=True)
-class Directory:
-    """The departments, found by name or alias (case-insensitive) or by any of their addresses."""
-
-    departments: tuple[Department, ...]
-    _by_name: dict[str, Department] = field(init=False, repr=False, compare=False)
-    _by_addr: dict[str, Department] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        by_name = {}
-        by_addr: dict[str, Department] = {}
-        for dept in self.departments:
-            for word in (dept.name, *dept.aliases):
-                by_name.setdefault(word.casefold(), dept)
-            for addr in dept.addresses:
-                by_addr.setdefault(addr, dept)  # the first department listing an address owns it
-        object.__setattr__(self, "_by_name", by_name)
-        object.__setattr__(self, "_by_addr", by_addr)
-
-    @property
-    def names(self) -> frozenset[str]:
-        return frozenset(w for d in self.departments for w in (d.name, *d.aliases))
-
-    def find(self, name_or_alias: str | None) -> Department | None:
-        return self._by_name.get(name_or_alias.strip().casefold()) if name_or_alias else None
-
-    def department_of_address(self, addr: str) -> Department | None:
-        return self._by_addr.get(addr.lower())
-
-    def is_member(self, addr: str) -> bool:
-        return addr.lower() in self._by_addr
-
-
-@dataclass(frozen=True)
-class Parties:
-    """Outside organisations by mail domain; a subdomain belongs to the party of its parent."""
-
-    parties: tuple[Party, ...]
-    _by_domain: dict[str, Party] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_by_domain", {p.domain.lower(): p for p in self.parties})
-
-    def party_for(self, domain: str) -> Party | None:
-        for candidate in domain_and_parents(domain) if domain else ():
-            if candidate in self._by_domain:
-                return self._by_domain[candidate]
-        return None
-
-
-# --- rules and the rule set ---------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
 class Actions:
@@ -184,181 +102,3 @@ class RuleSet:
     @property
     def version(self) -> str:
         return self.versions.get(RULE_FILE, "")
-
-
-def load_rules(directory: str | Path) -> RuleSet:
-    """Read and validate the rule files in `directory`; RuleError lists every problem."""
-    from gateway.routing.load import load  # the loader needs this module's types, so it is imported late
-
-    return load(directory)
-
-
-# --- routing ------------------------------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """How one rule fared against one mail."""
-
-    rule: str
-    line: int
-    matched: bool
-    reason: str
-    evaluated: bool = True
-    continues: bool = False
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"rule": self.rule, "line": self.line, "matched": self.matched,
-                "evaluated": self.evaluated, "reason": self.reason}
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    department: Department
-    owner: Address | None
-    cc: tuple[Address, ...]
-    id_prefix: str
-    ack_template: str
-    notify_template: str
-    problem_type: str
-    party: Party | None
-    internal: bool
-    rule_name: str
-    rule_file: str
-    rule_version: str
-    trace: tuple[Outcome, ...]
-    department_reason: str = ""
-    deadlines: Mapping[str, Mapping[str, str]] | None = None  # the rule's overrides, if any
-    archive_class: str | None = None
-
-    def explain(self) -> list[str]:
-        """The lines a person reads: each rule's fate, then what was decided and why."""
-        lines = []
-        for o in self.trace:
-            where = f"rule '{o.rule}' ({self.rule_file}:{o.line})"
-            if o.matched:
-                more = "; continues to the next rule" if o.continues else ""
-                lines.append(f"matched: {where} because {o.reason}{more}")
-            elif o.evaluated:
-                lines.append(f"skipped: {where}: {o.reason}")
-            else:
-                lines.append(f"not reached: {where}: {o.reason}")
-        cc = listed(self.cc) or "-"
-        lines.append(
-            f"department: {self.department.name} ({self.department_reason}), "
-            f"owner: {self.owner or '-'}, cc: {cc}, id prefix {self.id_prefix}, "
-            f"problem type {self.problem_type}"
-        )
-        party = f", {self.party.organisation} ({self.party.kind})" if self.party else ""
-        lines.append(f"sender: {'internal' if self.internal else 'external'}{party}")
-        return lines
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "department": self.department.name,
-            "department_reason": self.department_reason,
-            "owner": str(self.owner) if self.owner else None,
-            "cc": [str(a) for a in self.cc],
-            "id_prefix": self.id_prefix,
-            "ack_template": self.ack_template,
-            "notify_template": self.notify_template,
-            "problem_type": self.problem_type,
-            "party": self.party.as_dict() if self.party else None,
-            "internal": self.internal,
-            "rule": self.rule_name,
-            "rule_file": self.rule_file,
-            "rule_version": self.rule_version,
-            "trace": [o.as_dict() for o in self.trace],
-            "archive_class": self.archive_class,
-        }
-
-
-def is_internal(addr: str, rules: RuleSet, internal_domains: Collection[str]) -> bool:
-    domain = addr.rpartition("@")[2]
-    return (bool(domain) and in_domains(domain, internal_domains)) or rules.directory.is_member(addr)
-
-
-def route(
-    mail: InboundMail, tag: SubjectTag, rules: RuleSet, *, internal_domains: Collection[str]
-) -> Decision:
-    """Run the rules in order; the first match without `continue` ends the run."""
-    sender = mail.from_addr.addr
-    facts = Facts(
-        mail=mail,
-        tag=tag,
-        tagged=rules.directory.find(tag.department),
-        party=rules.parties.party_for(mail.from_addr.domain),
-        internal=is_internal(sender, rules, internal_domains) if sender else False,
-    )
-    trace: list[Outcome] = []
-    matched: list[Rule] = []
-    decider: Rule | None = None
-    for rule in rules.rules:
-        if decider is not None:
-            trace.append(Outcome(rule.name, rule.line, False,
-                                 f"rule '{decider.name}' matched first", evaluated=False))
-            continue
-        ok, why = rule.check(facts)
-        trace.append(Outcome(rule.name, rule.line, ok, why, continues=ok and rule.proceed))
-        if ok:
-            matched.append(rule)
-            decider = None if rule.proceed else rule
-    return _decide(facts, rules, matched, decider, tuple(trace))
-
-
-def _first(matched: list[Rule], action: str) -> Any:
-    """An action from the earliest matching rule that sets it."""
-    return next((getattr(r.actions, action) for r in matched
-                 if getattr(r.actions, action) is not None), None)
-
-
-def _department(
-    facts: Facts, rules: RuleSet, matched: list[Rule], decider: Rule | None
-) -> tuple[Department, str, str]:
-    """The department, the step that chose it, and why, in the order: rule, subject, default."""
-    by_rule = next((r for r in matched if r.actions.department is not None), None)
-    if by_rule is not None:
-        return by_rule.actions.department, by_rule.name, f"named by rule '{by_rule.name}'"
-    unnamed = f"rule '{decider.name}' names none, " if decider else "no rule names one, "
-    if facts.tagged is not None:
-        return facts.tagged, decider.name if decider else FROM_TAG, unnamed + "subject says so"
-    said = (f"subject names {facts.tag.department}, not in the directory"
-            if facts.tag.department else "subject names none")
-    return (rules.default.department, decider.name if decider else FROM_DEFAULT,
-            f"{unnamed}{said}; the [default] department")
-
-
-def _decide(
-    facts: Facts, rules: RuleSet, matched: list[Rule], decider: Rule | None,
-    trace: tuple[Outcome, ...],
-) -> Decision:
-    department, rule_name, reason = _department(facts, rules, matched, decider)
-    owner = _first(matched, "owner") or department.head
-    wanted = [a for r in matched for a in r.actions.cc]
-    if department.head and any(r.actions.cc_head for r in matched):
-        wanted.append(department.head)
-    # The notice already goes to the mailboxes and the owner; a copy to them again is noise.
-    skip = {a.addr for a in department.mailbox_addresses} | ({owner.addr} if owner else set())
-    cc: list[Address] = []
-    for addr in wanted:
-        if addr.addr not in skip:
-            skip.add(addr.addr)
-            cc.append(addr)
-    default = rules.default
-    return Decision(
-        department=department,
-        owner=owner,
-        cc=tuple(cc),
-        id_prefix=_first(matched, "id_prefix") or department.id_prefix or default.id_prefix,
-        ack_template=_first(matched, "ack_template") or default.ack_template,
-        notify_template=_first(matched, "notify_template") or default.notify_template,
-        problem_type=_first(matched, "problem_type") or default.problem_type,
-        party=facts.party,
-        internal=facts.internal,
-        rule_name=rule_name,
-        rule_file=RULE_FILE,
-        rule_version=rules.version,
-        trace=trace,
-        department_reason=reason,
-        deadlines=_first(matched, "deadlines"),
-        archive_class=_first(matched, "archive_class"),
-    )

@@ -9,24 +9,26 @@ from email.utils import parseaddr
 from functools import partial
 from typing import TYPE_CHECKING
 
-from gateway.usecases import chasing
-from gateway.deadlines.chase import ChasePolicy
-from gateway.usecases.reply import LoopPolicy, close_waiting
 from gateway.config import Settings
-from gateway.errors import ConfigError
 from gateway.db import repo
 from gateway.db.engine import make_engine, make_sessionmaker, upgrade
 from gateway.db.writeturn import WriteTurn
+from gateway.deadlines.chase import ChasePolicy
+from gateway.deadlines.worktime import BusinessHours, DeadlinePolicy, WorkCalendar, parse_duration
+from gateway.errors import ConfigError
 from gateway.faults import FaultInjector
 from gateway.identity import Identity
-from gateway.outgoing.autoreply import AutoReplyCap
 from gateway.model import Address, Urgency
-from gateway.usecases.ingest import Result, Services, parse_fetched, process, store_many
-from gateway.usecases.chasing import CheckResult
+from gateway.outgoing.autoreply import AutoReplyCap
 from gateway.outgoing.render import Renderer
-from gateway.routing.ruleset import RuleSet, load_rules
+from gateway.routing.load import load_rules
+from gateway.routing.ruleset import RuleSet
 from gateway.sources.base import FetchedMail, Source
-from gateway.deadlines.worktime import BusinessHours, DeadlinePolicy, WorkCalendar, parse_duration
+from gateway.usecases import chasing
+from gateway.usecases.chasing import CheckResult
+from gateway.usecases.ingest import parse_fetched, process, store_many
+from gateway.usecases.reply import close_waiting
+from gateway.usecases.services import LoopPolicy, Result, Services
 
 if TYPE_CHECKING:
     from gateway.outbox.sender import FlushResult, OutboxSender
@@ -134,8 +136,8 @@ class Gateway:
     def sender(self) -> OutboxSender:
         # Built on first use: the daemon sends from its own process and never loads SMTP here.
         if self._sender is None:
-            from gateway.usecases.system_mail import tell_admin_of_dead_letter
             from gateway.outbox.sender import OutboxSender
+            from gateway.usecases.system_mail import tell_admin_of_dead_letter
 
             self._sender = OutboxSender(
                 self.sessions, self.settings.smtp, self.settings.smtp.password("smtp"),

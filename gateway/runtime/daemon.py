@@ -14,11 +14,11 @@ from types import FrameType
 import schedule
 from sqlalchemy.exc import OperationalError
 
-from gateway.runtime.assembly import Gateway
 from gateway.db.writeturn import WriteTurn
 from gateway.errors import MailboxError
 from gateway.faults import FAULT_EXIT
 from gateway.outbox.process import run_sender
+from gateway.runtime.assembly import Gateway
 from gateway.runtime.scheduler import Jobs
 from gateway.sources.base import Source
 

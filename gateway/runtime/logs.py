@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 
 from gateway.config import LoggingSettings
 
-
 # Attributes every LogRecord has; anything else came in through `extra=` and is data.
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message"}
 

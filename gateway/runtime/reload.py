@@ -14,7 +14,8 @@ import jinja2
 
 from gateway.errors import RuleError, TemplateError
 from gateway.outgoing.render import Renderer, make_environment, sample_context
-from gateway.routing.ruleset import RuleSet, load_rules
+from gateway.routing.load import load_rules
+from gateway.routing.ruleset import RuleSet
 
 log = logging.getLogger(__name__)
 

@@ -11,13 +11,11 @@ from typing import TYPE_CHECKING
 
 import schedule
 
-from gateway.usecases import archiving
-from gateway.reports import evaluation_file
-from gateway.reports import metrics
-from gateway.usecases import system_mail
+from gateway.deadlines.worktime import parse_duration
+from gateway.reports import evaluation_file, metrics
 from gateway.reports.evaluation import Period, period_containing
 from gateway.runtime.reload import Watcher
-from gateway.deadlines.worktime import parse_duration
+from gateway.usecases import archiving, system_mail
 
 if TYPE_CHECKING:
     from gateway.runtime.assembly import Gateway

@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 
 from gateway.db import repo
 from gateway.db.models import Mail, Outbox, Record
-from gateway.errors import ArchiveError, NotFound
-from gateway.model import Status, Urgency
-from gateway.vocabulary import ARCHIVE_CATEGORY_LABELS, ARCHIVE_CLASS_LABELS, ARCHIVE_CLASS_WORDS
 from gateway.deadlines.worktime import Duration, WorkCalendar
+from gateway.errors import ArchiveError, NotFound
+from gateway.model import LogKind, Status, Urgency
+from gateway.vocabulary import ARCHIVE_CATEGORY_LABELS, ARCHIVE_CLASS_LABELS, ARCHIVE_CLASS_WORDS
 
 ARCHIVE_PREFIX = "ND"  # 归档编号 ND-2026-001 (seed 003 writes ND-2024-1001)
 
@@ -42,7 +42,7 @@ def set_archive_class(session: Session, record: Record, klass: str, actor: str,
     key = archive_class_key(klass)
     before = record.archive_class
     record.archive_class = key
-    repo.add_log(session, record, at=now, kind="archive_class", actor=actor,
+    repo.add_log(session, record, at=now, kind=LogKind.ARCHIVE_CLASS, actor=actor,
                  text=f"归档类别设为 {ARCHIVE_CLASS_LABELS[key]}",
                  data={"from": before, "to": key})
 

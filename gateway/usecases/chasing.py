@@ -11,13 +11,21 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from gateway.deadlines.chase import ChasePolicy, Clock, Notice, NoticeKind, RecordClock, due, working_time_left
 from gateway.db import journal, repo
 from gateway.db.models import Mail, Record, SentNotice
-from gateway.model import Address, Status, Urgency
-from gateway.usecases.open_record import record_view
-from gateway.outgoing.render import make_message_id
+from gateway.deadlines.chase import (
+    ChasePolicy,
+    Clock,
+    Notice,
+    NoticeKind,
+    RecordClock,
+    due,
+    working_time_left,
+)
 from gateway.deadlines.worktime import Deadline, DeadlinePolicy, WorkCalendar
+from gateway.model import Address, LogKind, Status, Urgency
+from gateway.outgoing.render import make_message_id
+from gateway.usecases.context import gateway_view, record_view
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +114,7 @@ def _supersede(session: Session, record: Record, notice: Notice, now: datetime) 
     session.add(SentNotice(record_id=record.id, key=notice.key, kind=notice.kind,
                            clock=notice.clock, seq=notice.seq, due_at=notice.due_at,
                            created_at=now, status="superseded"))
-    repo.add_log(session, record, at=now, kind="notice_superseded", actor="gateway",
+    repo.add_log(session, record, at=now, kind=LogKind.NOTICE_SUPERSEDED, actor="gateway",
                  text=f"{_label(notice)}未单独发送: 已被更晚的提醒取代",
                  data={"key": notice.key})
 
@@ -119,7 +127,7 @@ def _send(session: Session, services: Any, record: Record, notice: Notice, now: 
     session.add(row)
     session.flush()  # the unique key is claimed here, before any mail is rendered
     if not to:
-        repo.add_log(session, record, at=now, kind="warning", actor="gateway",
+        repo.add_log(session, record, at=now, kind=LogKind.WARNING, actor="gateway",
                      text=f"{_label(notice)}无人可发: {record.department} 没有责任人、邮箱或负责人")
         return
     original = _original_message_id(session, record)
@@ -137,7 +145,7 @@ def _send(session: Session, services: Any, record: Record, notice: Notice, now: 
                           recipients=addrs, record=record, now=now)
     journal.flush(session)
     row.mail_id = stored.id
-    repo.add_log(session, record, at=now, kind="notice", actor="gateway",
+    repo.add_log(session, record, at=now, kind=LogKind.NOTICE, actor="gateway",
                  text=f"{_label(notice)}已排队发送至 {', '.join(addrs)}", mail=stored,
                  data={"key": notice.key, "due_at": notice.due_at.isoformat()})
 
@@ -183,8 +191,7 @@ def _context(services: Any, record: Record, notice: Notice, now: datetime) -> di
             "left": format_working_time(abs(left)),
         },
         "department": {"name": record.department},
-        "gateway": {"name": services.identity.name, "signature": services.identity.signature,
-                    "address": services.identity.from_addr.addr},
+        "gateway": gateway_view(services.identity),
     }
 
 

@@ -5,69 +5,27 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from itertools import takewhile
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from gateway.usecases import reply
-from gateway.outgoing import autoreply
-from gateway.usecases import system_mail
-from gateway.usecases import open_record
 from gateway.db import journal, repo
 from gateway.db.models import Mail
 from gateway.errors import ParseError
-from gateway.identity import Identity
-from gateway.outgoing.autoreply import AutoReplyCap
-from gateway.model import AutoKind, InboundMail
 from gateway.mail.parse import parse_mail
-from gateway.outgoing.render import Renderer
-from gateway.routing.ruleset import RuleSet, route
-from gateway.sources.base import FetchedMail, Outcome
 from gateway.mail.subject import parse_subject
-from gateway.deadlines.worktime import DeadlinePolicy, WorkCalendar
+from gateway.model import AutoKind, InboundMail
+from gateway.outgoing import autoreply
+from gateway.routing.route import route
+from gateway.sources.base import FetchedMail
+from gateway.usecases import open_record, reply, system_mail
+from gateway.usecases.services import Disposition, Result, Services
 
 log = logging.getLogger(__name__)
-
-
-class Action(StrEnum):
-    CREATED = "created"  # a new record
-    APPENDED = "appended"  # added to an existing record's log
-    DUPLICATE = "duplicate"  # this Message-ID was stored before; nothing done
-    IGNORED = "ignored"  # stored, but automatic mail that belongs to no record
-    QUARANTINED = "quarantined"  # kept with a reason, not routed
-
-    @property
-    def outcome(self) -> Outcome:
-        return Outcome.QUARANTINED if self is Action.QUARANTINED else Outcome.PROCESSED
-
-
-@dataclass(frozen=True, slots=True)
-class Result:
-    action: Action
-    record_id: str | None = None
-    reason: str | None = None
-    queued: tuple[str, ...] = ()  # Message-IDs of the mails queued for sending
-
-
-@dataclass
-class Services:
-    """What processing a mail needs, built once from settings by the caller."""
-
-    sessions: sessionmaker
-    rules: Callable[[], RuleSet]  # the rule set in force now (reloadable)
-    renderer: Renderer
-    calendar: WorkCalendar
-    policy: DeadlinePolicy
-    identity: Identity
-    faults: Callable[[str], None] = field(default=lambda point: None)
-    loop: reply.LoopPolicy = field(default_factory=reply.LoopPolicy)
-    auto_reply_cap: AutoReplyCap = AutoReplyCap()
-    max_size: int = 25 * 1024 * 1024  # bytes; what an oversize notice names as the limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +70,7 @@ def _process_parsed(services: Services, parsed: Parsed, now: datetime) -> Result
         # A concurrent run stored the same Message-ID first: the database refused the twin.
         with services.sessions() as session:
             if repo.inbound_exists(session, mail.message_id):
-                return Result(Action.DUPLICATE, reason="stored concurrently")
+                return Result(Disposition.DUPLICATE, reason="stored concurrently")
         raise
     except Exception as exc:
         if _is_storage_failure(exc):
@@ -194,7 +152,7 @@ def _store(
     now: datetime,
 ) -> Result:
     if repo.inbound_exists(session, mail.message_id):
-        return Result(Action.DUPLICATE, reason=f"Message-ID <{mail.message_id}> already stored")
+        return Result(Disposition.DUPLICATE, reason=f"Message-ID <{mail.message_id}> already stored")
     if fetched.truncated:
         result = _quarantine_in(session, fetched, digest, mail,
                                 f"oversize: {fetched.size} bytes, only headers fetched", now)
@@ -209,15 +167,15 @@ def _store(
         row = _inbound_row(fetched, mail, digest, now, kind="reply")
         open_record.append_mail(session, existing, row, mail, now)
         queued = reply.handle_reply(session, services, existing, row, mail, now)
-        return Result(Action.APPENDED, existing.id, queued=queued)
+        return Result(Disposition.APPENDED, existing.id, queued=queued)
     if mail.auto in (AutoKind.AUTO_REPLY, AutoKind.BOUNCE) or services.identity.is_own(mail):
         why = mail.auto_reason or "mail from the gateway itself"
         repo.add_inbound(session, _inbound_row(fetched, mail, digest, now, kind="auto"))
-        return Result(Action.IGNORED, reason=why)
+        return Result(Disposition.IGNORED, reason=why)
     decision = route(mail, tag, rules, internal_domains=services.identity.internal_domains)
     inbound = _inbound_values(fetched, mail, digest, now, kind="original")
     record, queued = open_record.open_record(session, services, mail, tag, decision, inbound, now)
-    return Result(Action.CREATED, record.id, queued=queued)
+    return Result(Disposition.CREATED, record.id, queued=queued)
 
 
 def _inbound_row(
@@ -269,7 +227,7 @@ def _quarantine_in(
 ) -> Result:
     key = mail.message_id if mail else f"sha256:{digest}"
     if repo.inbound_exists(session, key):
-        return Result(Action.DUPLICATE, reason="quarantined before")
+        return Result(Disposition.DUPLICATE, reason="quarantined before")
     repo.add_inbound(
         session,
         Mail(
@@ -290,7 +248,7 @@ def _quarantine_in(
         ),
     )
     log.warning("quarantined %s: %s", fetched.key, reason)
-    return Result(Action.QUARANTINED, reason=reason)
+    return Result(Disposition.QUARANTINED, reason=reason)
 
 
 def _is_storage_failure(exc: Exception) -> bool:

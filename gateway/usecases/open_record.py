@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-from gateway.outgoing import autoreply
 from gateway.db import repo
 from gateway.db.journal import Row
 from gateway.db.models import Mail, Record
 from gateway.db.repo import RecordRow
-from gateway.model import InboundMail, Status, SubjectTag, Urgency
+from gateway.model import InboundMail, LogKind, Status, SubjectTag
+from gateway.outgoing import autoreply
 from gateway.outgoing.render import make_message_id
-from gateway.routing.ruleset import Decision
-
-if TYPE_CHECKING:
-    from gateway.usecases.ingest import Services
+from gateway.routing.route import Decision
+from gateway.usecases.context import template_context
+from gateway.usecases.services import Services
 
 SUMMARY_LENGTH = 200  # 内容摘要 is at most 200 characters (seed 001)
 _SPACE = re.compile(r"\s+")
@@ -47,7 +46,7 @@ def append_mail(
         session,
         record,
         at=now,
-        kind="mail_in",
+        kind=LogKind.MAIL_IN,
         actor=mail.from_addr.addr,
         text=f"来信: {mail.subject}",
         mail=row,
@@ -119,12 +118,12 @@ def _log_opening(
     now: datetime,
 ) -> None:
     repo.add_log(
-        session, record, at=now, kind="created", actor=mail.from_addr.addr,
+        session, record, at=now, kind=LogKind.CREATED, actor=mail.from_addr.addr,
         text=f"收到来信, 建立记录: {mail.subject}", mail=row,
         data={"message_id": mail.message_id},
     )
     repo.add_log(
-        session, record, at=now, kind="routed", actor="gateway",
+        session, record, at=now, kind=LogKind.ROUTED, actor="gateway",
         text=f"分派至 {decision.department.name} (规则: {decision.rule_name})",
         data={"decision": decision.as_dict()},
     )
@@ -150,7 +149,7 @@ def _queue_answers(
                    context, mail, None, now)
         )
     else:
-        repo.add_log(session, record, at=now, kind="no_ack", actor="gateway",
+        repo.add_log(session, record, at=now, kind=LogKind.NO_ACK, actor="gateway",
                      text=f"未发送回执: {ack.reason}")
     notify_to = [*decision.department.mailbox_addresses]
     if decision.owner and decision.owner.addr not in {a.addr for a in notify_to}:
@@ -161,7 +160,7 @@ def _queue_answers(
                    decision.cc, context, mail, original, now)
         )
     else:
-        repo.add_log(session, record, at=now, kind="warning", actor="gateway",
+        repo.add_log(session, record, at=now, kind=LogKind.WARNING, actor="gateway",
                      text=f"{decision.department.name} 没有登记邮箱, 未发送通知")
     return tuple(queued)
 
@@ -198,98 +197,8 @@ def _queue(
         envelope_from=identity.from_addr.addr, recipients=recipients, record=record, now=now,
     )
     repo.add_log(
-        session, record, at=now, kind="mail_out", actor="gateway",
+        session, record, at=now, kind=LogKind.MAIL_OUT, actor="gateway",
         text=f"{'回执' if purpose == 'ack' else '通知'}已排队发送至 {', '.join(recipients)}",
         mail=stored, data={"message_id": out.message_id, "template": template},
     )
     return out.message_id
-
-
-def template_context(
-    services: Services, record: Record | RecordRow, mail: InboundMail, decision: Decision
-) -> dict[str, Any]:
-    """Plain data for templates: values only, so nothing from a mail is ever run as a template."""
-    identity = services.identity
-    return {
-        "record": record_view(record, services.calendar.tz),
-        "mail": {
-            "subject": mail.subject,
-            "from_addr": mail.from_addr,
-            "text": mail.text,
-            "attachments": mail.attachments,
-            "date": mail.date,
-        },
-        "party": decision.party,
-        "department": decision.department,
-        "gateway": {
-            "name": identity.name,
-            "signature": identity.signature,
-            "address": identity.from_addr.addr,
-        },
-    }
-
-
-def record_view(record: Record | RecordRow, tz) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "title": record.title,
-        "subject": record.subject,
-        "urgency": Urgency(record.urgency),
-        "status": Status(record.status),
-        "department": record.department,
-        "owner": record.owner_name or record.owner_addr,
-        "owner_addr": record.owner_addr,
-        "problem_type": record.problem_type,
-        "summary": record.summary,
-        "organisation": record.organisation,
-        "from_addr": record.from_addr,
-        "from_name": record.from_name,
-        "created_at": record.created_at.astimezone(tz),
-        "due_at": record.due_at.astimezone(tz) if record.due_at else None,
-        "resolve_due_at": record.resolve_due_at.astimezone(tz) if record.resolve_due_at else None,
-    }
-
-
-def as_json(record: Record, *, with_log: bool = False) -> dict[str, Any]:
-    """The stable JSON shape of a record for `records list/show --json` and scripts."""
-    def iso(value: datetime | None) -> str | None:
-        return value.isoformat() if value else None
-
-    data: dict[str, Any] = {
-        "id": record.id,
-        "urgency": record.urgency,
-        "urgency_label": Urgency(record.urgency).label,
-        "department": record.department,
-        "departments": list(record.departments),
-        "title": record.title,
-        "subject": record.subject,
-        "from_addr": record.from_addr,
-        "from_name": record.from_name,
-        "organisation": record.organisation,
-        "direction": record.direction,
-        "status": record.status,
-        "status_label": Status(record.status).label,
-        "owner": record.owner_addr,
-        "owner_name": record.owner_name,
-        "problem_type": record.problem_type,
-        "summary": record.summary,
-        "rating": record.rating,
-        "rating_comment": record.rating_comment,
-        "rated_at": iso(record.rated_at),
-        "resolution": record.resolution,
-        "rule": record.rule_name,
-        "sent_at": iso(record.sent_at),
-        "created_at": iso(record.created_at),
-        "due_at": iso(record.due_at),
-        "resolve_due_at": iso(record.resolve_due_at),
-        "first_response_at": iso(record.first_response_at),
-        "resolved_at": iso(record.resolved_at),
-        "closed_at": iso(record.closed_at),
-    }
-    if with_log:
-        data["log"] = [
-            {"at": iso(e.at), "kind": e.kind, "actor": e.actor, "text": e.text,
-             "mail_id": e.mail_id}
-            for e in record.log
-        ]
-    return data

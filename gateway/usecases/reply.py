@@ -8,7 +8,6 @@ the pure modules' (trust, replies, commands, rating, lifecycle); this module app
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -16,39 +15,25 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.closedloop import trust
+from gateway.closedloop.lifecycle import Action, Event, status_event, transition
+from gateway.closedloop.rating import Rating, parse_rating
 from gateway.closedloop.reply_commands import ParsedReply, People, Problem, parse_reply, usage_lines
 from gateway.db import repo
 from gateway.db.models import Mail, Record
-from gateway.closedloop.lifecycle import Action, Event, status_event, transition
-from gateway.usecases.reply_context import ReplyContext
-from gateway.model import Address, InboundMail, Status
-from gateway.closedloop.rating import Rating, parse_rating
 from gateway.mail.quoting import split_reply
-from gateway.routing.ruleset import Directory, is_internal
-from gateway.usecases.reply_actions import HANDLERS
 from gateway.mail.subject import parse_subject
-from gateway.deadlines.worktime import Duration, Unit, parse_duration
+from gateway.model import Address, InboundMail, LogKind, Status
+from gateway.routing.directory import Directory
+from gateway.routing.route import is_internal
+from gateway.usecases.reply_actions import HANDLERS
+from gateway.usecases.reply_context import ReplyContext
 
 if TYPE_CHECKING:
-    from gateway.config import Settings
-    from gateway.usecases.ingest import Services
+    from gateway.usecases.services import Services
 
 log = logging.getLogger(__name__)
 
 _RATABLE = (Status.RESOLVED, Status.CLOSED)
-DEFAULT_CLOSE_AFTER = Duration(5, Unit.WORKING_DAYS)
-
-
-@dataclass(frozen=True)
-class LoopPolicy:
-    close_after: Duration = DEFAULT_CLOSE_AFTER
-    note_tag: str = "note"  # gateway+note@… takes internal remarks
-    trusted_authserv_id: str | None = None
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> LoopPolicy:
-        return cls(parse_duration(settings.loop.close_after), settings.loop.note_tag,
-                   settings.gateway.trusted_authserv_id)
 
 
 def handle_reply(
@@ -58,7 +43,7 @@ def handle_reply(
     """Apply one mail that threaded into `record`; returns the Message-IDs it queued."""
     ctx = ReplyContext(session, services, record, row, mail, now)
     if mail.auto is not None or services.identity.is_own(mail):
-        ctx.log("ignored", f"自动邮件, 不作处理 ({mail.auto_reason or '网关自身的邮件'})")
+        ctx.log(LogKind.IGNORED, f"自动邮件, 不作处理 ({mail.auto_reason or '网关自身的邮件'})")
         return ()
     sender = mail.from_addr.addr
     rules = services.rules()
@@ -72,7 +57,7 @@ def handle_reply(
     ctx.trust = verdict.reason
     if verdict.suspicious:
         log.warning("suspicious mail %s for %s: %s", mail.message_id, record.id, verdict.reason)
-        ctx.log("suspicious", f"{verdict.reason}; 按外部来信处理, 未作任何更改")
+        ctx.log(LogKind.SUSPICIOUS, f"{verdict.reason}; 按外部来信处理, 未作任何更改")
         return ()
     new_text = split_reply(mail.text).new_text
     if sender and sender == record.from_addr:
@@ -86,7 +71,7 @@ def handle_reply(
     if verdict.is_staff:
         _staff_reply(ctx, new_text, rules.directory)
         return tuple(ctx.queued)
-    ctx.log("refused", "外部来信, 不是本记录的发起方: 仅存档, 未作任何更改")
+    ctx.log(LogKind.REFUSED, "外部来信, 不是本记录的发起方: 仅存档, 未作任何更改")
     return ()
 
 
@@ -103,7 +88,7 @@ def _staff_reply(ctx: ReplyContext, new_text: str, directory: Directory) -> None
     _involve_departments(ctx, directory)
     public = "" if internal else parsed.public_text
     if internal and parsed.public_text:
-        ctx.log("note", parsed.public_text)
+        ctx.log(LogKind.NOTE, parsed.public_text)
     # With 已完成 the answer travels inside the closure receipt instead of a mail of its own.
     if public and Event.RESOLVE not in events and _relay_to_originator(ctx, public):
         events.append(Event.REPLIED)
@@ -140,7 +125,7 @@ def _preflight(ctx: ReplyContext, parsed: ParsedReply) -> list[Problem]:
 
 def _answer_problems(ctx: ReplyContext, problems: list[Problem]) -> None:
     listed = [str(p) for p in problems]
-    ctx.log("command_error", "指令未执行: " + "; ".join(listed), problems=listed)
+    ctx.log(LogKind.COMMAND_ERROR, "指令未执行: " + "; ".join(listed), problems=listed)
     ctx.send("command_error", [ctx.mail.from_addr], what="指令错误说明",
              auto_submitted="auto-replied",
              reply={"problems": listed, "commands": list(usage_lines())})
@@ -167,7 +152,7 @@ def _involve_departments(ctx: ReplyContext, directory: Directory) -> None:
         if address.addr not in {a.addr for a in dept.mailbox_addresses}:
             continue  # a person, not the department's mailbox
         record.departments = [*record.departments, dept.name]
-        ctx.log("involved", f"{dept.name} 加入涉及部门 (由 {ctx.actor} 转发或抄送)",
+        ctx.log(LogKind.INVOLVED, f"{dept.name} 加入涉及部门 (由 {ctx.actor} 转发或抄送)",
                 department=dept.name)
         ctx.send("involved", dept.mailbox_addresses, what=f"{dept.name} 涉及部门通知",
                  reply={"department": dept.name, "author": str(ctx.mail.from_addr)})
@@ -183,12 +168,12 @@ def _relay_to_originator(ctx: ReplyContext, public: str) -> bool:
         _follow_up(ctx, public)
         return False
     if originator in {a.addr for a in mail.recipients}:
-        ctx.log("relay", "发起人已在收件人中, 不再另行转发")
+        ctx.log(LogKind.RELAY, "发起人已在收件人中, 不再另行转发")
         return True
     ctx.send("relay", [Address(record.from_name or "", originator)], what="答复转发发起人",
              thread_with_originator=True, auto_submitted="no",
              reply={"text": public, "author": _display(mail.from_addr)})
-    ctx.log("relay", f"答复已转发发起人: {_excerpt(public)}")
+    ctx.log(LogKind.RELAY, f"答复已转发发起人: {_excerpt(public)}")
     return True
 
 
@@ -199,11 +184,11 @@ def _follow_up(ctx: ReplyContext, new_text: str) -> None:
     record = ctx.record
     to = _staff_contacts(ctx)
     if not to:
-        ctx.log("warning", "没有责任人或部门邮箱, 补充来信未转发")
+        ctx.log(LogKind.WARNING, "没有责任人或部门邮箱, 补充来信未转发")
         return
     ctx.send("relay", to, what="发起人补充来信", attach_original=True,
              reply={"text": new_text, "author": str(ctx.mail.from_addr), "to_staff": True})
-    ctx.log("relay", f"发起人补充来信已转给 {record.owner_name or record.owner_addr or record.department}: "
+    ctx.log(LogKind.RELAY, f"发起人补充来信已转给 {record.owner_name or record.owner_addr or record.department}: "
                      f"{_excerpt(new_text)}")
 
 
@@ -216,7 +201,7 @@ def _rate(ctx: ReplyContext, rating: Rating) -> None:
         text += f" (替换此前的 {previous} 分)"
     if rating.comment:
         text += f": {rating.comment}"
-    ctx.log("rating", text, score=rating.score, previous=previous, comment=rating.comment,
+    ctx.log(LogKind.RATING, text, score=rating.score, previous=previous, comment=rating.comment,
             source=rating.source)
     _advance(ctx, Event.RATED_LOW if rating.low else Event.RATED, rating=rating)
 
@@ -246,11 +231,11 @@ def _advance(ctx: ReplyContext, event: Event, *, public: str = "",
     record = ctx.record
     step = transition(Status(record.status), event)
     if not step.allowed:
-        ctx.log("refused", step.reason, event=event.value)
+        ctx.log(LogKind.REFUSED, step.reason, event=event.value)
         return
     record.status = step.after.value
     if step.changed:
-        ctx.log("status", f"{step.before.label} → {step.after.label}: {step.reason}",
+        ctx.log(LogKind.STATUS, f"{step.before.label} → {step.after.label}: {step.reason}",
                 event=event.value, before=step.before.value, after=step.after.value)
     for action in step.actions:
         _carry_out(ctx, action, public, rating)
@@ -294,7 +279,7 @@ def close_waiting(session: Session, services: Services, now: datetime) -> list[s
             continue
         step = transition(Status.RESOLVED, Event.WAIT_ELAPSED)
         record.status, record.closed_at = step.after.value, now
-        repo.add_log(session, record, at=now, kind="status", actor="gateway",
+        repo.add_log(session, record, at=now, kind=LogKind.STATUS, actor="gateway",
                      text=f"{step.before.label} → {step.after.label}: {step.reason} "
                           f"(完成后 {wait.zh} 未收到评价)",
                      data={"event": step.event.value, "close_after": str(wait)})

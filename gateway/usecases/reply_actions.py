@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from gateway.usecases import archiving
-from gateway.closedloop.reply_commands import Command
 from gateway.closedloop.lifecycle import Event, status_event
-from gateway.usecases.reply_context import ReplyContext
-from gateway.model import Urgency
+from gateway.closedloop.reply_commands import Command
+from gateway.model import LogKind, Urgency
+from gateway.usecases import archiving
 from gateway.usecases.chasing import deadlines
+from gateway.usecases.reply_context import ReplyContext
 
 # A handler changes the record and logs it; a status command instead returns its lifecycle
 # event, which the caller runs after every field change of the same mail (so a 解决方案 given
@@ -25,7 +25,7 @@ def set_owner(ctx: ReplyContext, command: Command) -> None:
     record, owner = ctx.record, command.value
     before = record.owner_name or record.owner_addr or "未指派"
     record.owner_addr, record.owner_name = owner.addr, owner.name or None
-    ctx.log("owner", f"责任人: {before} → {owner}", owner=owner.addr)
+    ctx.log(LogKind.OWNER, f"责任人: {before} → {owner}", owner=owner.addr)
     if owner.addr != ctx.mail.from_addr.addr:
         ctx.send("involved", [owner], what="责任人指派通知",
                  reply={"author": str(ctx.mail.from_addr), "text": "您已被指定为本记录的责任人。"})
@@ -41,17 +41,17 @@ def set_urgency(ctx: ReplyContext, command: Command) -> None:
     response, resolution = deadlines(record.created_at, urgency, services.policy,
                                      services.calendar, record.deadline_overrides)
     record.due_at, record.resolve_due_at = response.at, resolution.at
-    ctx.log("urgency", f"紧急程度: {before.label} → {urgency.label}",
+    ctx.log(LogKind.URGENCY, f"紧急程度: {before.label} → {urgency.label}",
             due_at=record.due_at.isoformat(), resolve_due_at=record.resolve_due_at.isoformat())
 
 
 def add_note(ctx: ReplyContext, command: Command) -> None:
-    ctx.log("note", command.value)
+    ctx.log(LogKind.NOTE, command.value)
 
 
 def set_resolution(ctx: ReplyContext, command: Command) -> None:
     ctx.record.resolution = command.value
-    ctx.log("resolution", f"解决方案: {command.value}")
+    ctx.log(LogKind.RESOLUTION, f"解决方案: {command.value}")
 
 
 def set_archive_class(ctx: ReplyContext, command: Command) -> None:

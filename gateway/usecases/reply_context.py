@@ -5,18 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from gateway.db import journal, repo
 from gateway.db.models import Mail, Record
-from gateway.model import Address, InboundMail
-from gateway.usecases.open_record import record_view
+from gateway.model import Address, InboundMail, LogKind
 from gateway.outgoing.render import make_message_id
-
-if TYPE_CHECKING:
-    from gateway.usecases.ingest import Services
+from gateway.usecases.context import gateway_view, mail_view, record_view
+from gateway.usecases.services import Services
 
 # Every key the loop's templates may read under `reply`, so StrictUndefined never trips.
 _REPLY_DEFAULTS: dict[str, Any] = {
@@ -42,7 +40,7 @@ class ReplyContext:
     def __post_init__(self) -> None:
         self.actor = self.actor or self.mail.from_addr.addr or "unknown"
 
-    def log(self, kind: str, text: str, *, actor: str | None = None, **data: Any) -> None:
+    def log(self, kind: LogKind, text: str, *, actor: str | None = None, **data: Any) -> None:
         if self.trust:
             data.setdefault("sender", self.trust)
         repo.add_log(self.session, self.record, at=self.now, kind=kind,
@@ -80,7 +78,7 @@ class ReplyContext:
         # Written now, so the next answer of this transaction threads under this one too.
         journal.flush(self.session)
         self.session.expire(record, ["mails"])
-        repo.add_log(self.session, record, at=self.now, kind="mail_out", actor="gateway",
+        repo.add_log(self.session, record, at=self.now, kind=LogKind.MAIL_OUT, actor="gateway",
                      text=f"{what}已排队发送至 {', '.join(recipients)}", mail=stored,
                      data={"message_id": out.message_id, "template": kind})
         self.queued.append(out.message_id)
@@ -118,9 +116,7 @@ def loop_context(ctx: ReplyContext, reply: dict[str, Any]) -> dict[str, Any]:
     mail = ctx.mail
     return {
         "record": view,
-        "mail": {"subject": mail.subject, "from_addr": mail.from_addr, "text": mail.text,
-                 "attachments": mail.attachments, "date": mail.date},
+        "mail": mail_view(mail),
         "reply": {**_REPLY_DEFAULTS, **reply},
-        "gateway": {"name": identity.name, "signature": identity.signature,
-                    "address": identity.from_addr.addr},
+        "gateway": gateway_view(identity),
     }

@@ -14,20 +14,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.outgoing import autoreply
 from gateway.db import repo
 from gateway.db.models import Mail, Outbox
 from gateway.identity import Identity
 from gateway.model import Address, InboundMail
+from gateway.outgoing import autoreply
 from gateway.outgoing.render import make_message_id
-
-if TYPE_CHECKING:
-    from gateway.usecases.ingest import Services
+from gateway.usecases.services import Services
 
 # Subjects of the notices, by purpose; {label} is filled in.
 SUBJECTS = {

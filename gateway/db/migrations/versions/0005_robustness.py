@@ -4,10 +4,10 @@ Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-24
 """
-from alembic import op
 import sqlalchemy as sa
-import gateway.db.models
+from alembic import op
 
+import gateway.db.models
 
 revision = '0005'
 down_revision = '0004'

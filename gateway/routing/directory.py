@@ -1,0 +1,102 @@
+"""The department directory and the outside parties: who is who, found by name, alias or address."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway.model import Address
+
+PARTY_KINDS = ("customer", "supplier", "regulator", "partner")
+
+
+def domain_and_parents(domain: str) -> Iterable[str]:
+    """a.b.example → a.b.example, b.example, example: a subdomain belongs to its parent."""
+    labels = domain.lower().strip(".").split(".")
+    return (".".join(labels[i:]) for i in range(len(labels)))
+
+
+def in_domains(domain: str, domains: Collection[str]) -> bool:
+    wanted = {d.lower() for d in domains}
+    return any(d in wanted for d in domain_and_parents(domain))
+
+
+def listed(values: Iterable[Any]) -> str:
+    return ", ".join(str(v) for v in values)
+
+
+@dataclass(frozen=True, slots=True)
+class Department:
+    name: str
+    aliases: tuple[str, ...]
+    mailbox_addresses: tuple[Address, ...]
+    head: Address | None
+    members: tuple[Address, ...]
+    id_prefix: str
+
+    @property
+    def addresses(self) -> frozenset[str]:
+        """Every address that speaks for the department: mailboxes, head, members."""
+        people = (*self.mailbox_addresses, *self.members, *((self.head,) if self.head else ()))
+        return frozenset(a.addr for a in people)
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    domain: str
+    organisation: str
+    kind: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"domain": self.domain, "organisation": self.organisation, "kind": self.kind}
+
+
+@dataclass(frozen=True)
+class Directory:
+    """The departments, found by name or alias (case-insensitive) or by any of their addresses."""
+
+    departments: tuple[Department, ...]
+    _by_name: dict[str, Department] = field(init=False, repr=False, compare=False)
+    _by_addr: dict[str, Department] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_name = {}
+        by_addr: dict[str, Department] = {}
+        for dept in self.departments:
+            for word in (dept.name, *dept.aliases):
+                by_name.setdefault(word.casefold(), dept)
+            for addr in dept.addresses:
+                by_addr.setdefault(addr, dept)  # the first department listing an address owns it
+        object.__setattr__(self, "_by_name", by_name)
+        object.__setattr__(self, "_by_addr", by_addr)
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset(w for d in self.departments for w in (d.name, *d.aliases))
+
+    def find(self, name_or_alias: str | None) -> Department | None:
+        return self._by_name.get(name_or_alias.strip().casefold()) if name_or_alias else None
+
+    def department_of_address(self, addr: str) -> Department | None:
+        return self._by_addr.get(addr.lower())
+
+    def is_member(self, addr: str) -> bool:
+        return addr.lower() in self._by_addr
+
+
+@dataclass(frozen=True)
+class Parties:
+    """Outside organisations by mail domain; a subdomain belongs to the party of its parent."""
+
+    parties: tuple[Party, ...]
+    _by_domain: dict[str, Party] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_domain", {p.domain.lower(): p for p in self.parties})
+
+    def party_for(self, domain: str) -> Party | None:
+        for candidate in domain_and_parents(domain) if domain else ():
+            if candidate in self._by_domain:
+                return self._by_domain[candidate]
+        return None

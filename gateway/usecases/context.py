@@ -1,0 +1,105 @@
+"""What templates and scripts see of a record: plain values, never objects that could run."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from gateway.db.models import Record
+from gateway.db.repo import RecordRow
+from gateway.identity import Identity
+from gateway.model import InboundMail, LogKind, Status, Urgency
+from gateway.routing.route import Decision
+from gateway.usecases.services import Services
+
+
+def gateway_view(identity: Identity) -> dict[str, str]:
+    """The templates' shared "gateway" block: who writes, and how it signs."""
+    return {"name": identity.name, "signature": identity.signature,
+            "address": identity.from_addr.addr}
+
+
+def mail_view(mail: InboundMail) -> dict[str, Any]:
+    return {"subject": mail.subject, "from_addr": mail.from_addr, "text": mail.text,
+            "attachments": mail.attachments, "date": mail.date}
+
+
+def template_context(
+    services: Services, record: Record | RecordRow, mail: InboundMail, decision: Decision
+) -> dict[str, Any]:
+    """Plain data for templates: values only, so nothing from a mail is ever run as a template."""
+    identity = services.identity
+    return {
+        "record": record_view(record, services.calendar.tz),
+        "mail": mail_view(mail),
+        "party": decision.party,
+        "department": decision.department,
+        "gateway": gateway_view(identity),
+    }
+
+
+def record_view(record: Record | RecordRow, tz) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "title": record.title,
+        "subject": record.subject,
+        "urgency": Urgency(record.urgency),
+        "status": Status(record.status),
+        "department": record.department,
+        "owner": record.owner_name or record.owner_addr,
+        "owner_addr": record.owner_addr,
+        "problem_type": record.problem_type,
+        "summary": record.summary,
+        "organisation": record.organisation,
+        "from_addr": record.from_addr,
+        "from_name": record.from_name,
+        "created_at": record.created_at.astimezone(tz),
+        "due_at": record.due_at.astimezone(tz) if record.due_at else None,
+        "resolve_due_at": record.resolve_due_at.astimezone(tz) if record.resolve_due_at else None,
+    }
+
+
+def as_json(record: Record, *, with_log: bool = False) -> dict[str, Any]:
+    """The stable JSON shape of a record for `records list/show --json` and scripts."""
+    def iso(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    data: dict[str, Any] = {
+        "id": record.id,
+        "urgency": record.urgency,
+        "urgency_label": Urgency(record.urgency).label,
+        "department": record.department,
+        "departments": list(record.departments),
+        "title": record.title,
+        "subject": record.subject,
+        "from_addr": record.from_addr,
+        "from_name": record.from_name,
+        "organisation": record.organisation,
+        "direction": record.direction,
+        "status": record.status,
+        "status_label": Status(record.status).label,
+        "owner": record.owner_addr,
+        "owner_name": record.owner_name,
+        "problem_type": record.problem_type,
+        "summary": record.summary,
+        "rating": record.rating,
+        "rating_comment": record.rating_comment,
+        "rated_at": iso(record.rated_at),
+        "resolution": record.resolution,
+        "rule": record.rule_name,
+        "sent_at": iso(record.sent_at),
+        "created_at": iso(record.created_at),
+        "due_at": iso(record.due_at),
+        "resolve_due_at": iso(record.resolve_due_at),
+        "first_response_at": iso(record.first_response_at),
+        "resolved_at": iso(record.resolved_at),
+        "closed_at": iso(record.closed_at),
+    }
+    if with_log:
+        data["log"] = [
+            {"at": iso(e.at), "kind": e.kind, "kind_label": LogKind(e.kind).label,
+             "actor": e.actor, "text": e.text,
+             "mail_id": e.mail_id}
+            for e in record.log
+        ]
+    return data

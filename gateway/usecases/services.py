@@ -1,0 +1,72 @@
+"""What the use cases share: the services they run on, and what came of one mail."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import sessionmaker
+
+from gateway.deadlines.worktime import DeadlinePolicy, Duration, Unit, WorkCalendar, parse_duration
+from gateway.identity import Identity
+from gateway.outgoing.autoreply import AutoReplyCap
+from gateway.outgoing.render import Renderer
+from gateway.routing.ruleset import RuleSet
+from gateway.sources.base import Outcome
+
+if TYPE_CHECKING:
+    from gateway.config import Settings
+
+DEFAULT_CLOSE_AFTER = Duration(5, Unit.WORKING_DAYS)
+
+
+@dataclass(frozen=True)
+class LoopPolicy:
+    close_after: Duration = DEFAULT_CLOSE_AFTER
+    note_tag: str = "note"  # gateway+note@… takes internal remarks
+    trusted_authserv_id: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LoopPolicy:
+        return cls(parse_duration(settings.loop.close_after), settings.loop.note_tag,
+                   settings.gateway.trusted_authserv_id)
+
+
+class Disposition(StrEnum):
+    """What was done with one incoming mail."""
+
+    CREATED = "created"  # a new record
+    APPENDED = "appended"  # added to an existing record's log
+    DUPLICATE = "duplicate"  # this Message-ID was stored before; nothing done
+    IGNORED = "ignored"  # stored, but automatic mail that belongs to no record
+    QUARANTINED = "quarantined"  # kept with a reason, not routed
+
+    @property
+    def outcome(self) -> Outcome:
+        return Outcome.QUARANTINED if self is Disposition.QUARANTINED else Outcome.PROCESSED
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    action: Disposition
+    record_id: str | None = None
+    reason: str | None = None
+    queued: tuple[str, ...] = ()  # Message-IDs of the mails queued for sending
+
+
+@dataclass
+class Services:
+    """What processing a mail needs, built once from settings by the caller."""
+
+    sessions: sessionmaker
+    rules: Callable[[], RuleSet]  # the rule set in force now (reloadable)
+    renderer: Renderer
+    calendar: WorkCalendar
+    policy: DeadlinePolicy
+    identity: Identity
+    faults: Callable[[str], None] = field(default=lambda point: None)
+    loop: LoopPolicy = field(default_factory=LoopPolicy)
+    auto_reply_cap: AutoReplyCap = AutoReplyCap()
+    max_size: int = 25 * 1024 * 1024  # bytes; what an oversize notice names as the limit
