@@ -143,25 +143,14 @@ def _build(s: Scenario, when: datetime, message_id: str) -> bytes:
 
 
 def _overrides(folder: Path, smtp_port: int) -> dict:
-    here = Path.cwd()
-    package_root = Path(__file__).resolve().parents[2]
-    rules, templates = (_find(name, here, package_root) for name in ("rules", "templates"))
+    # Rules and templates are the shipped ones (the settings' defaults).
     return {
         "gateway": {"storage_dir": str(folder), "domain": "gateway.corp.example",
-                    "internal_domains": ["corp.example"], "rules_dir": str(rules),
-                    "templates_dir": str(templates)},
+                    "internal_domains": ["corp.example"]},
         "mailbox": {"kind": "maildir", "path": str(folder / "mailbox")},
         "smtp": {"host": "127.0.0.1", "port": smtp_port, "tls": "none",
                  "from": "信息交流网关 <gateway@corp.example>"},
     }
-
-
-def _find(name: str, *bases: Path) -> Path:
-    for base in bases:
-        if (base / name).is_dir():
-            return base / name
-    raise ConfigError(f"demo: no {name}/ folder here or beside the package; run it from the "
-                      "project folder")
 
 
 def _fresh(folder: Path) -> Path:
