@@ -16,10 +16,8 @@ from email.utils import format_datetime, formataddr
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from aiosmtpd.controller import Controller
-
 from gateway.config import load_settings
-from gateway.errors import ConfigError
+from gateway.errors import ConfigError, NotInstalled
 
 MARKER = ".gateway-demo"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -54,6 +52,10 @@ SCENARIOS = (
 
 
 def run_demo(folder: Path) -> int:
+    try:
+        from aiosmtpd.controller import Controller
+    except ImportError:
+        raise NotInstalled.extra("demo", "the demo's local SMTP server needs") from None
     folder = _fresh(folder)
     sent = mailbox.Maildir(folder / "sent", create=True)
     capture = Controller(_Capture(sent), hostname="127.0.0.1", port=_free_port())
