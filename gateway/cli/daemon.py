@@ -22,7 +22,8 @@ def add_commands(sub: Any) -> None:
     poll.add_argument("--once", action="store_true", required=True)
     poll.set_defaults(handler=_poll)
 
-    ingest = sub.add_parser("ingest", help="store one raw mail from FILE or stdin (MTA pipe)")
+    ingest = sub.add_parser("ingest", help="store one raw mail from FILE or stdin (MTA pipe); "
+                            "FILE may be an Outlook .msg")
     ingest.add_argument("file", nargs="?", type=Path)
     ingest.set_defaults(handler=_ingest)
 

@@ -16,7 +16,8 @@ def add_commands(sub: Any) -> None:
     actions = rules.add_subparsers(metavar="ACTION")
     check = actions.add_parser("check", help="validate every rule file")
     check.set_defaults(handler=_check)
-    test = actions.add_parser("test", help="show how mails would be parsed and routed")
+    test = actions.add_parser("test", help="show how mails (.eml or Outlook .msg) would be "
+                              "parsed and routed")
     test.add_argument("mails", nargs="+", type=Path)
     test.add_argument("--json", action="store_true", help="one JSON object per mail")
     test.set_defaults(handler=_test)
@@ -36,6 +37,7 @@ def _check(args: argparse.Namespace) -> int:
 def _test(args: argparse.Namespace) -> int:
     from gateway.cli.show import explain_mail
     from gateway.routing.load import load_rules
+    from gateway.sources.outlook import convert, is_outlook
 
     settings = settings_of(args)
     rules = load_rules(settings.gateway.rules_dir)
@@ -47,6 +49,7 @@ def _test(args: argparse.Namespace) -> int:
             print(f"gateway: {path}: {exc.strerror}", file=sys.stderr)
             status = 66
             continue
+        raw = convert(path) if is_outlook(raw) else raw
         report = explain_mail(raw, rules, settings.gateway.internal_domains)
         report["file"] = str(path)
         if args.json:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
+from gateway.sources.outlook import is_outlook, read_msg
 from gateway.sources.pipe import read_one
 from gateway.usecases.services import Result
 
@@ -48,13 +49,15 @@ def poll_once(gateway: Gateway) -> PollResult:
 
 
 def ingest(gateway: Gateway, path: Path | None, stdin: BinaryIO) -> Result:
-    """Store one mail from a file or from stdin (RFC 822, mbox-style), then try to send what
-    it queued."""
+    """Store one mail from a file (RFC 822, mbox-style, or an Outlook .msg) or from stdin, then
+    try to send what it queued."""
     if path is None:
         fetched = read_one(stdin)
     else:
         with path.open("rb") as stream:
-            fetched = read_one(stream)
+            outlook = is_outlook(stream.read(8))
+            stream.seek(0)
+            fetched = read_msg(path) if outlook else read_one(stream)
     result = gateway.ingest(fetched)
     # Stored is stored: sending can wait for the daemon if SMTP is down right now.
     try:
