@@ -94,3 +94,9 @@ class NotInstalled(GatewayError):
     def program(cls, program: str, package: str, who_needs: str) -> NotInstalled:
         return cls(f"{who_needs} the {program} program: apt-get install {package}")
 
+
+class CannotWrite(GatewayError):
+    """A file the command should write exists already (and --force was not given), or cannot
+    be created."""
+
+    exit_code = 73  # EX_CANTCREAT
