@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from gateway import shipped
 from gateway.errors import ConfigError
 from gateway.faults import FaultRule, parse_faults
 
@@ -133,8 +134,8 @@ class GatewaySettings(_Section):
     domain: str = "gateway.localhost"
     internal_domains: tuple[str, ...] = ()
     timezone: str = "Asia/Shanghai"
-    rules_dir: Path = Path("rules")
-    templates_dir: Path = Path("templates")
+    rules_dir: Path = Field(default_factory=shipped.rules_dir)  # unset: the shipped rules
+    templates_dir: Path = Field(default_factory=shipped.templates_dir)
     storage_dir: Path = Path("storage")
     admin_address: str | None = None
     signature: str = ""

@@ -77,3 +77,26 @@ class ImportProblem(GatewayError):
     """A directory import file cannot be read or would not validate."""
 
     exit_code = 65
+
+
+class NotInstalled(GatewayError):
+    """An optional part is missing: a package extra or a system program; the message says how
+    to install it."""
+
+    exit_code = 69  # EX_UNAVAILABLE
+
+    @classmethod
+    def extra(cls, extra: str, who_needs: str) -> NotInstalled:
+        """`who_needs` ends in its verb: "report charts need", "the demo needs"."""
+        return cls(f"{who_needs} the '{extra}' extra: pip install 'mail-gateway[{extra}]'")
+
+    @classmethod
+    def program(cls, program: str, package: str, who_needs: str) -> NotInstalled:
+        return cls(f"{who_needs} the {program} program: apt-get install {package}")
+
+
+class CannotWrite(GatewayError):
+    """A file the command should write exists already (and --force was not given), or cannot
+    be created."""
+
+    exit_code = 73  # EX_CANTCREAT

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from gateway.errors import ImportProblem
+from gateway import shipped
+from gateway.errors import ConfigError, ImportProblem
 from gateway.routing.directory_import import merge, plan, read_sheet, write
 from gateway.routing.load import load_rules
 
@@ -84,6 +85,15 @@ def test_an_import_that_would_not_validate_is_refused(rules):
     grid = [SHEET[0], ["法务部", "财务", "legal@corp.example", ""]]  # 财务 is 财务部's alias
     with pytest.raises(ImportProblem, match="already used"):
         plan(rules, write_csv(rules.parent / "d.csv", grid))
+
+
+def test_the_rules_shipped_in_an_installed_package_are_never_written(tmp_path, monkeypatch):
+    package = tmp_path / "site-packages" / "gateway"
+    shutil.copytree(ROOT / "rules", package / "_defaults" / "rules")
+    monkeypatch.setattr(shipped, "files", lambda name: package)
+    assert shipped.rules_dir() == package / "_defaults" / "rules"
+    with pytest.raises(ConfigError, match="set \\[gateway\\] rules_dir in the config"):
+        plan(shipped.rules_dir(), write_csv(tmp_path / "d.csv", SHEET))
 
 
 def test_a_sheet_without_a_name_column_is_refused(tmp_path):

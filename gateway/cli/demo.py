@@ -1,191 +1,34 @@
-"""`gateway demo`: the seeds' scenarios through the whole pipeline, with no server and no config."""
+"""`gateway demo`: run the sample mails through the whole pipeline locally and show the register."""
 
 from __future__ import annotations
 
-import mailbox
-import shutil
-import socket
-from collections import Counter
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from email.header import Header
-from email.mime.application import MIMEApplication
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
-from email.utils import format_datetime, formataddr
+import argparse
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from typing import Any
 
-from aiosmtpd.controller import Controller
-
+from gateway.cli.context import configure_logging
 from gateway.config import load_settings
-from gateway.errors import ConfigError
-
-MARKER = ".gateway-demo"
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-@dataclass(frozen=True)
-class Scenario:
-    sender: tuple[str, str]
-    subject: str
-    body: str
-    charset: str = "utf-8"
-    attachment: str | None = None
-    headers: tuple[tuple[str, str], ...] = ()
+def add_commands(sub: Any) -> None:
+    demo = sub.add_parser("demo", help="run sample mails through the whole pipeline locally")
+    demo.add_argument("--dir", type=Path, default=Path("storage/demo"),
+                      help="where the demo keeps its database and mailboxes")
+    demo.set_defaults(handler=_demo)
 
 
-SCENARIOS = (
-    Scenario(("王工", "wang.gong@corp.example"), "【紧急】生产部-设备故障通知",
-             "3号线注塑机今晨8:20突发液压故障, 已停机。停工范围: 3号线全部工位。\n"
-             "请维修组立即到场, 预计恢复时间待评估。", "gbk"),
-    Scenario(("李经理", "li@steel-supplier.example"), "原材料交付延期通知",
-             "贵司订单PO-2026-118所需冷轧钢板因物流原因将延期5天交付, 请协商新的交付时间。",
-             "gb2312", attachment="交付计划.xlsx"),
-    Scenario(("Chen Mei", "chen.mei@bigcustomer.example"), "[一般] 产品功能优化建议",
-             "建议在下一版本中增加批量导出功能, 方便我们的财务对账。"),
-    Scenario(("市场监管局", "notice@samr.gov.cn"), "【特急】关于执行新版产品标签合规要求的通知",
-             "各相关企业: 新版产品标签规范自下月1日起施行, 请于5个工作日内反馈整改计划。"),
-    Scenario(("張先生", "zhang@hk-partner.example"), "【緊急】客戶投訴-包裝破損",
-             "本週收到的第二批貨物包裝破損嚴重, 請盡快處理並回覆。", "big5"),
-    Scenario(("赵敏", "zhao.min@corp.example"), "市场部-新产品推广需求对接",
-             "请产品部同步新品上市时间节点与推广资源分配, 下周三前反馈。"),
-)
-
-
-def run_demo(folder: Path) -> int:
-    folder = _fresh(folder)
-    sent = mailbox.Maildir(folder / "sent", create=True)
-    capture = Controller(_Capture(sent), hostname="127.0.0.1", port=_free_port())
-    capture.start()
-    try:
-        return _run(folder, capture.port, sent)
-    finally:
-        capture.stop()
-
-
-def _run(folder: Path, smtp_port: int, sent: mailbox.Maildir) -> int:
+def _demo(args: argparse.Namespace) -> int:
     from gateway.cli.show import format_list, format_record
-    from gateway.db.repo import RecordFilter, list_records
-    from gateway.runtime.assembly import Gateway
-    from gateway.usecases.context import as_json
+    from gateway.runtime.demo import run_demo
 
-    settings = load_settings(None, overrides=_overrides(folder, smtp_port))
-    inbox = mailbox.Maildir(settings.maildir_path, create=True)
-    start = datetime.now(SHANGHAI) - timedelta(minutes=30)
-    for n, scenario in enumerate(SCENARIOS):
-        inbox.add(_build(scenario, start + timedelta(minutes=n), f"demo-{n}@senders.example"))
-    gateway = Gateway(settings)
-    actions = _drain(gateway)
-    first = _first_record_id(gateway)
-    for raw in _follow_ups(first, start):
-        inbox.add(raw)
-    actions += _drain(gateway)
-    with gateway.sessions() as session:
-        rows = [as_json(r) for r in list_records(session, RecordFilter(limit=50))]
-        shown = as_json(list_records(session, RecordFilter(limit=50))[-1], with_log=True)
-    print("\n".join(format_list(rows, settings.tz)))
+    configure_logging(load_settings(None), args.verbose)
+    report = run_demo(args.dir)
+    tz = report.settings.tz
+    print("\n".join(format_list(report.rows, tz)))
     print()
-    print("\n".join(format_record(shown, settings.tz)))
+    print("\n".join(format_record(report.shown, tz)))
     print()
-    print("mails in: " + ", ".join(f"{k} {v}" for k, v in sorted(actions.items())))
-    print(f"mails sent (captured in {folder / 'sent'}): {len(sent)}")
-    print(f"database: {settings.database_url}")
+    print("mails in: " + ", ".join(f"{k} {v}" for k, v in sorted(report.actions.items())))
+    print(f"mails sent (captured in {report.sent_folder}): {report.sent}")
+    print(f"database: {report.settings.database_url}")
     return 0
-
-
-def _drain(gateway) -> Counter:
-    source = gateway.make_source()
-    actions: Counter = Counter()
-    while results := gateway.process_batch(source):
-        actions.update(r.action.value for r in results)
-    source.close()
-    gateway.flush()
-    return actions
-
-
-def _first_record_id(gateway) -> str:
-    from gateway.db.repo import RecordFilter, list_records
-
-    with gateway.sessions() as session:
-        return list_records(session, RecordFilter(limit=1000))[-1].id
-
-
-def _follow_ups(record_id: str, start: datetime) -> list[bytes]:
-    reply = Scenario(("王工", "wang.gong@corp.example"), f"回复: [{record_id}] 已受理: 【紧急】生产部-设备故障通知",
-                     "补充: 故障液压泵型号为 HP-300, 备件库存为零。")
-    away = Scenario(("Chen Mei", "chen.mei@bigcustomer.example"), "自动回复: 产品功能优化建议",
-                    "我正在休假, 11月30日返回。", headers=(("Auto-Submitted", "auto-replied"),))
-    return [
-        _build(reply, start + timedelta(minutes=20), "demo-reply@corp.example"),
-        _build(away, start + timedelta(minutes=21), "demo-away@bigcustomer.example"),
-        b"\x00\x01 this is not a mail at all \xff\xfe",
-    ]
-
-
-def _build(s: Scenario, when: datetime, message_id: str) -> bytes:
-    text = MIMEText(s.body, "plain", s.charset)
-    message = text
-    if s.attachment:
-        message = MIMEMultipart()
-        message.attach(text)
-        part = MIMEApplication(b"PK\x03\x04 demo spreadsheet", Name=s.attachment)
-        part.add_header("Content-Disposition", "attachment", filename=(s.charset, "", s.attachment))
-        message.attach(part)
-    message["From"] = formataddr((str(Header(s.sender[0], s.charset)), s.sender[1]))
-    message["To"] = "gateway@corp.example"
-    message["Subject"] = Header(s.subject, s.charset)
-    message["Date"] = format_datetime(when)
-    message["Message-ID"] = f"<{message_id}>"
-    for name, value in s.headers:
-        message[name] = value
-    return message.as_bytes()
-
-
-def _overrides(folder: Path, smtp_port: int) -> dict:
-    here = Path.cwd()
-    package_root = Path(__file__).resolve().parents[2]
-    rules, templates = (_find(name, here, package_root) for name in ("rules", "templates"))
-    return {
-        "gateway": {"storage_dir": str(folder), "domain": "gateway.corp.example",
-                    "internal_domains": ["corp.example"], "rules_dir": str(rules),
-                    "templates_dir": str(templates)},
-        "mailbox": {"kind": "maildir", "path": str(folder / "mailbox")},
-        "smtp": {"host": "127.0.0.1", "port": smtp_port, "tls": "none",
-                 "from": "信息交流网关 <gateway@corp.example>"},
-    }
-
-
-def _find(name: str, *bases: Path) -> Path:
-    for base in bases:
-        if (base / name).is_dir():
-            return base / name
-    raise ConfigError(f"demo: no {name}/ folder here or beside the package; run it from the "
-                      "project folder")
-
-
-def _fresh(folder: Path) -> Path:
-    if folder.exists():
-        if not (folder / MARKER).exists():
-            raise ConfigError(f"demo: {folder} exists and is not a demo folder; pick --dir")
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
-    (folder / MARKER).touch()
-    return folder
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class _Capture:
-    """An SMTP server's handler that files every accepted mail into a local Maildir."""
-
-    def __init__(self, box: mailbox.Maildir):
-        self.box = box
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        self.box.add(envelope.original_content or envelope.content)
-        return "250 OK"

@@ -17,8 +17,11 @@ from sqlalchemy.orm import Session
 
 from gateway.db.models import Record
 from gateway.deadlines.worktime import WorkCalendar
+from gateway.errors import NotInstalled
 from gateway.reports.evaluation import Evaluation, Figures, Period, RecordFacts, evaluate
 from gateway.reports.register_export import fill_sheet
+
+log = logging.getLogger(__name__)
 
 TEMPLATE = "report.html.j2"
 
@@ -74,7 +77,10 @@ def _rounded(value: Any) -> Any:
 
 def charts(evaluation: Evaluation) -> dict[str, str]:
     """PNG charts as base64, by name; the Agg backend needs no display."""
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        raise NotInstalled.extra("charts", "report charts need") from None
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -119,6 +125,16 @@ def _png(fig: Any, plt: Any) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def charts_if_installed(evaluation: Evaluation) -> dict[str, str]:
+    """The charts, or none (and a warning) when matplotlib is not installed: the figures
+    and tables are the report, the charts only draw them."""
+    try:
+        return charts(evaluation)
+    except NotInstalled as exc:
+        log.warning("report written without charts: %s", exc)
+        return {}
+
+
 # --- files ----------------------------------------------------------------------------------
 
 def render_html(evaluation: Evaluation, templates_dir: Path, tz: ZoneInfo) -> str:
@@ -128,7 +144,7 @@ def render_html(evaluation: Evaluation, templates_dir: Path, tz: ZoneInfo) -> st
         evaluation=evaluation, as_of=evaluation.as_of.astimezone(tz),
         headers=[h for h, _, _ in FIGURE_COLUMNS],
         rows=[figure_row(f) for f in (*evaluation.departments, evaluation.overall)],
-        charts=charts(evaluation),
+        charts=charts_if_installed(evaluation),
     )
 
 

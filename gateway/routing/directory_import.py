@@ -18,7 +18,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from gateway.errors import ImportProblem, RuleError
+from gateway import shipped
+from gateway.errors import ConfigError, ImportProblem, RuleError
 from gateway.routing.load import DEPARTMENTS_FILE, load_rules
 
 # Column headers people write, to the departments.toml key they fill.
@@ -137,6 +138,9 @@ def _trim(lines: list[str]) -> list[str]:
 
 def plan(rules_dir: Path, sheet: Path) -> tuple[str, str, str]:
     """(old text, new text, unified diff); raises ImportProblem when the result would not load."""
+    if shipped.is_package_data(rules_dir):
+        raise ConfigError(f"{rules_dir} holds the rules shipped in the package, which an upgrade "
+                          "replaces: set [gateway] rules_dir in the config (gateway init writes one)")
     target = rules_dir / DEPARTMENTS_FILE
     old = target.read_text(encoding="utf-8")
     new = merge(old, read_sheet(sheet))
