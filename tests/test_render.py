@@ -62,9 +62,12 @@ GBK_ORIGINAL = (
 )
 
 
+SIGNATURE = "企业信息交流中心\n电话: 010-12345678"
+
+
 @pytest.fixture(scope="module")
 def renderer() -> Renderer:
-    return Renderer(TEMPLATES, domain=DOMAIN, from_addr=GATEWAY)
+    return Renderer(TEMPLATES, domain=DOMAIN, from_addr=GATEWAY, signature=SIGNATURE)
 
 
 def inbound(**changes) -> InboundMail:
@@ -121,6 +124,7 @@ def test_every_template_renders_a_clean_message(renderer, kind, original):
     assert all(not part.defects for part in message.walk())
     text = message.get_body(("plain",)).get_content()
     assert "NX-2026-001" in text and "{{" not in text and "{%" not in text
+    assert "企业信息交流中心" in text  # the signature, from the renderer's own gateway block
     html = message.get_body(("html",))
     assert html is None or "NX-2026-001" in html.get_content()
     assert b"\r\n" in out.raw and b"\n" not in out.raw.replace(b"\r\n", b"")

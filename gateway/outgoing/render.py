@@ -51,10 +51,14 @@ class OutgoingMail:
 
 
 class Renderer:
-    """Renders `{kind}.subject.j2`, `{kind}.txt.j2` and optional `{kind}.html.j2` into mail."""
+    """Renders `{kind}.subject.j2`, `{kind}.txt.j2` and optional `{kind}.html.j2` into mail.
+
+    Every template also sees `gateway` (name, signature, address), built here from who the
+    gateway is, so no caller can sign a mail differently.
+    """
 
     def __init__(self, templates_dir: Path, *, domain: str, from_addr: Address,
-                 eight_bit: bool = True):
+                 name: str | None = None, signature: str = "", eight_bit: bool = True):
         if not DOMAIN.fullmatch(domain):
             raise ValueError(f"not a mail domain: {domain!r}")
         self.templates_dir = Path(templates_dir)
@@ -62,6 +66,10 @@ class Renderer:
         self.from_addr = from_addr
         self.eight_bit = eight_bit  # UTF-8 text parts as 8bit (the relay has 8BITMIME)
         self.env = make_environment(self.templates_dir)
+        # Read-only, so a template cannot change what the next mail's templates see.
+        self.gateway: Mapping[str, str] = MappingProxyType({
+            "name": from_addr.name if name is None else name, "signature": signature,
+            "address": from_addr.addr})
         self._from = address_field("From", (from_addr,))
         self._x_loop = unstructured_field("X-Loop", from_addr.addr)
 
@@ -93,7 +101,8 @@ class Renderer:
             raise ValueError("now must be an aware datetime")
         if auto_submitted not in AUTO_SUBMITTED:
             raise ValueError(f"Auto-Submitted must be one of {sorted(AUTO_SUBMITTED)}")
-        data = {**context, "original_attached": attach_original is not None}
+        data = {**context, "gateway": self.gateway,
+                "original_attached": attach_original is not None}
         subject = clean(self._render(f"{kind}.subject.j2", data))
         text = self._render(f"{kind}.txt.j2", data)
         html = self._render(f"{kind}.html.j2", data, optional=True)
@@ -217,9 +226,8 @@ def sample_context(now: datetime | None = None) -> dict[str, Any]:
             "commands": ["状态: 处理中 | 已完成 | 已关闭"], "rating": 2,
             "previous_rating": None, "comment": "修了两次还漏油", "department": "质量部",
         },
-        "gateway": {"name": "信息交流网关", "signature": "企业信息交流中心\n电话: 010-12345678",
-                    "address": "gateway@corp.example"},
-        # Notices about mail the gateway could not take or could not deliver (notices.py).
+        # `gateway` is not here: the Renderer adds it to every context from its own identity.
+        # Notices about mail the gateway could not take or could not deliver (system_mail.py).
         "problem": {
             "subject": "【紧急】生产部-设备故障通知", "sender_name": sender.name,
             "size": 31_457_280, "limit": 26_214_400, "message_id": "NX-2026-001.ack@corp.example",

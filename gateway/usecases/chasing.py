@@ -25,7 +25,7 @@ from gateway.deadlines.chase import (
 from gateway.deadlines.worktime import Deadline, DeadlinePolicy, WorkCalendar
 from gateway.model import Address, LogKind, Status, Urgency
 from gateway.outgoing.render import make_message_id
-from gateway.usecases.context import gateway_view, record_view
+from gateway.usecases.context import record_view
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +191,6 @@ def _context(services: Any, record: Record, notice: Notice, now: datetime) -> di
             "left": format_working_time(abs(left)),
         },
         "department": {"name": record.department},
-        "gateway": gateway_view(services.identity),
     }
 
 

@@ -13,7 +13,7 @@ from gateway.db import journal, repo
 from gateway.db.models import Mail, Record
 from gateway.model import Address, InboundMail, LogKind
 from gateway.outgoing.render import make_message_id
-from gateway.usecases.context import gateway_view, mail_view, record_view
+from gateway.usecases.context import mail_view, record_view
 from gateway.usecases.services import Services
 
 # Every key the loop's templates may read under `reply`, so StrictUndefined never trips.
@@ -99,7 +99,7 @@ def originator_thread(record: Record) -> tuple[str | None, tuple[str, ...]]:
 def loop_context(ctx: ReplyContext, reply: dict[str, Any]) -> dict[str, Any]:
     """Plain data for the loop's templates; mail content only ever as values."""
     tz = ctx.services.calendar.tz
-    record, identity = ctx.record, ctx.services.identity
+    record = ctx.record
 
     def local(value: datetime | None) -> datetime | None:
         return value.astimezone(tz) if value else None
@@ -118,5 +118,4 @@ def loop_context(ctx: ReplyContext, reply: dict[str, Any]) -> dict[str, Any]:
         "record": view,
         "mail": mail_view(mail),
         "reply": {**_REPLY_DEFAULTS, **reply},
-        "gateway": gateway_view(identity),
     }

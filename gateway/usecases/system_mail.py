@@ -129,8 +129,6 @@ def _queue(session: Session, services: Services, kind: str, to: tuple[Address, .
     context = {
         "problem": problem,
         "record": {"id": record.id} if record is not None else None,
-        "gateway": {"name": identity.name, "signature": identity.signature,
-                    "address": identity.from_addr.addr},
     }
     out = services.renderer.render(
         kind, to=to, context=context, reply_to=reply_to, now=now,
