@@ -23,7 +23,8 @@ from gateway.db.models import Mail, Outbox
 from gateway.identity import Identity
 from gateway.model import Address, InboundMail
 from gateway.outgoing import autoreply
-from gateway.outgoing.render import make_message_id
+from gateway.outgoing.headers import make_message_id
+from gateway.usecases.outgoing_mail import queue_mail
 from gateway.usecases.services import Services
 
 # Subjects of the notices, by purpose; {label} is filled in.
@@ -105,8 +106,11 @@ def tell_sender_of_oversize(session: Session, services: Services, mail: InboundM
         return None
     problem = {"subject": mail.subject, "sender_name": to.name, "size": size,
                "limit": services.max_size}
-    return _queue(session, services, OVERSIZE_KIND, (to,), problem, now,
-                  key=mail.message_id, reply_to=mail, auto_submitted="auto-replied")
+    return queue_mail(
+        session, services, OVERSIZE_KIND, to=(to,), context={"problem": problem, "record": None},
+        cause=(OVERSIZE_KIND, mail.message_id), reply_to=mail, auto_submitted="auto-replied",
+        what="邮件过大通知", now=now,
+    ).message_id
 
 
 def tell_admin_of_dead_letter(session: Session, outbox_id: int, error: str, now: datetime,
@@ -118,23 +122,10 @@ def tell_admin_of_dead_letter(session: Session, outbox_id: int, error: str, now:
         return None  # a dead notice about a dead notice would only loop
     problem = {"subject": row.mail.subject, "message_id": row.mail.message_id,
                "recipients": tuple(row.recipients), "error": error}
-    return _queue(session, services, DEAD_LETTER_KIND, (Address("", admin),), problem, now,
-                  key=str(outbox_id), record=row.record)
-
-
-def _queue(session: Session, services: Services, kind: str, to: tuple[Address, ...],
-           problem: dict, now: datetime, *, key: str, reply_to: InboundMail | None = None,
-           record=None, auto_submitted: str = "auto-generated") -> str:
-    identity = services.identity
-    context = {
-        "problem": problem,
-        "record": {"id": record.id} if record is not None else None,
-    }
-    out = services.renderer.render(
-        kind, to=to, context=context, reply_to=reply_to, now=now,
-        message_id=make_message_id(identity.domain, kind, key), auto_submitted=auto_submitted,
-    )
-    repo.enqueue(session, message_id=out.message_id, kind=kind, raw=out.raw, subject=out.subject,
-                 envelope_from=identity.from_addr.addr, recipients=[a.addr for a in to],
-                 record=record, now=now)
-    return out.message_id
+    record = row.record
+    return queue_mail(
+        session, services, DEAD_LETTER_KIND, to=(Address("", admin),),
+        context={"problem": problem, "record": {"id": record.id} if record is not None else None},
+        cause=(DEAD_LETTER_KIND, str(outbox_id)), record=record, what="投递失败通知",
+        now=now,
+    ).message_id
