@@ -227,10 +227,14 @@ def sample_context(now: datetime | None = None) -> dict[str, Any]:
             "previous_rating": None, "comment": "修了两次还漏油", "department": "质量部",
         },
         # `gateway` is not here: the Renderer adds it to every context from its own identity.
-        # Notices about mail the gateway could not take or could not deliver (system_mail.py).
+        # The gateway's own notices (usecases/system_mail.py): mail it could not take or
+        # deliver, rule files it refused, and the evaluation report.
         "problem": {
             "subject": "【紧急】生产部-设备故障通知", "sender_name": sender.name,
             "size": 31_457_280, "limit": 26_214_400, "message_id": "NX-2026-001.ack@corp.example",
             "recipients": (sender.addr,), "error": "550 5.1.1 mailbox unavailable",
+            "details": ["routing.toml:12: 部门「不存在部」未在通讯录中登记"],
         },
+        "report": {"label": "2026-W47", "opened": 12, "closed": 9, "breaches": 1,
+                   "filename": "report-2026-W47.html"},
     }
