@@ -9,7 +9,7 @@ from email import message_from_bytes
 from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.policy import default
-from email.utils import getaddresses
+from email.utils import getaddresses, unquote
 from pathlib import Path
 
 import pytest
@@ -18,17 +18,20 @@ from hypothesis import strategies as st
 
 from gateway.errors import TemplateError
 from gateway.model import Address, InboundMail, Status, Urgency
-from gateway.outgoing.render import (
+from gateway.outgoing.headers import (
     MAX_REFERENCES,
-    Renderer,
     clean,
     encoded_words,
+    make_message_id,
+    thread_ids,
+)
+from gateway.outgoing.mime import AttachedFile
+from gateway.outgoing.render import (
+    Renderer,
     format_local_datetime,
     format_size,
-    make_message_id,
     sample_context,
     status_label,
-    thread_ids,
     urgency_label,
 )
 
@@ -59,9 +62,14 @@ GBK_ORIGINAL = (
 )
 
 
+SIGNATURE = "企业信息交流中心\n电话: 010-12345678"
+# The gateway's notices about its own work: they belong to no record.
+OWN_NOTICES = {"rules_broken", "report_mail"}
+
+
 @pytest.fixture(scope="module")
 def renderer() -> Renderer:
-    return Renderer(TEMPLATES, domain=DOMAIN, from_addr=GATEWAY)
+    return Renderer(TEMPLATES, domain=DOMAIN, from_addr=GATEWAY, signature=SIGNATURE)
 
 
 def inbound(**changes) -> InboundMail:
@@ -117,7 +125,10 @@ def test_every_template_renders_a_clean_message(renderer, kind, original):
     message = parse(out.raw)
     assert all(not part.defects for part in message.walk())
     text = message.get_body(("plain",)).get_content()
-    assert "NX-2026-001" in text and "{{" not in text and "{%" not in text
+    assert "{{" not in text and "{%" not in text
+    assert "企业信息交流中心" in text  # the signature, from the renderer's own gateway block
+    if kind not in OWN_NOTICES:
+        assert "NX-2026-001" in text
     html = message.get_body(("html",))
     assert html is None or "NX-2026-001" in html.get_content()
     assert b"\r\n" in out.raw and b"\n" not in out.raw.replace(b"\r\n", b"")
@@ -586,6 +597,55 @@ def test_an_original_smtp_cannot_carry_goes_as_base64(renderer, original):
     assert max(len(line) for line in out.raw.split(b"\r\n")) <= 998
 
 
+# -- attached files (the evaluation report) ---------------------------------------------------
+
+REPORT = AttachedFile("report-2026-W48.html", "text/html", "<html>效果评估</html>\n".encode())
+
+
+def test_a_file_is_attached_as_base64_under_its_name(renderer):
+    out = renderer.render("notify", to=STAFF, context=sample_context(), now=NOW,
+                          attachments=(REPORT,))
+    message = parse(out.raw)
+    assert message.get_content_type() == "multipart/mixed"
+    [part] = message.iter_attachments()
+    assert (part.get_filename(), part.get_content_type()) == ("report-2026-W48.html", "text/html")
+    assert part["Content-Transfer-Encoding"] == "base64"
+    assert part.get_payload(decode=True) == REPORT.data
+    assert "NX-2026-001" in message.get_body(("plain",)).get_content()
+
+
+def test_the_original_and_a_file_travel_together_the_original_unchanged(renderer):
+    out = renderer.render("notify", to=STAFF, context=sample_context(), now=NOW,
+                          attach_original=GBK_ORIGINAL, attachments=(REPORT,))
+    names = [p.get_filename() for p in parse(out.raw).iter_attachments()]
+    assert names == ["original.eml", "report-2026-W48.html"]
+    marker = b'filename="original.eml"\r\n\r\n'
+    start = out.raw.index(marker) + len(marker)
+    assert out.raw[start:start + len(GBK_ORIGINAL) + 4] == GBK_ORIGINAL + b"\r\n--"
+
+
+@pytest.mark.parametrize("name", [
+    "效果评估报告 2026年11月.xlsx", "长" * 100 + ".xlsx", '"report"\r\nBcc: evil@x.example',
+    "a\\b\"c.txt", "=?utf-8?q?=0D=0ABcc:_evil@x.example?=", "", "😀" * 30,
+])
+def test_file_names_are_quoted_or_encoded_never_pasted(renderer, name):
+    out = renderer.render("ack", to=STAFF, context=sample_context(), now=NOW,
+                          attachments=(AttachedFile(name, "application/octet-stream", b"x"),))
+    [part] = parse(out.raw).iter_attachments()
+    assert part.get_filename() == unquote(clean(name) or "attachment")
+    assert part["Bcc"] is None and parse(out.raw)["Bcc"] is None
+    assert all(line.isascii() and len(line) <= 78
+               for line in out.raw.split(b"\r\n") if b"filename" in line)
+
+
+@pytest.mark.parametrize("content_type", ["text", "text/html; charset=utf-8", "a/b\r\nBcc: x",
+                                          "/html", "文本/html"])
+def test_a_file_needs_a_plain_content_type(renderer, content_type):
+    with pytest.raises(ValueError, match="content type"):
+        renderer.render("ack", to=STAFF, context=sample_context(), now=NOW,
+                        attachments=(AttachedFile("a.txt", content_type, b"x"),))
+
+
 def corpus_files() -> list[Path]:
     return sorted(p for p in CORPUS.glob("*/*") if p.is_file() and p.name != "MANIFEST.tsv"
                   and not p.name.startswith(".")) if CORPUS.is_dir() else []
@@ -664,6 +724,19 @@ def test_any_reference_ids_stay_in_their_header(echo, references):
     assert_sane_headers(out.raw)
     refs = parse(out.raw)["References"]
     assert refs.split() == [f"<{i}>" for i in out.references]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(ANY_CHARACTER) | st.text())
+def test_any_file_name_stays_in_its_parameter_and_reads_back(echo, name):
+    out = echo.render("echo", to=STAFF, context={"subject": "x"}, now=NOW,
+                      attachments=(AttachedFile(name, "application/pdf", b"%PDF"),))
+    assert_sane_headers(out.raw)
+    [part] = parse(out.raw).iter_attachments()
+    assert set(part.keys()) == {"Content-Type", "Content-Transfer-Encoding",
+                                "Content-Disposition"}
+    assert part.get_filename() == unquote(clean(name) or "attachment")
+    assert all(line.isascii() and len(line) <= 78 for line in out.raw.split(b"\r\n"))
 
 
 # -- speed --------------------------------------------------------------------------------

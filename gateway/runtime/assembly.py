@@ -72,6 +72,8 @@ class Gateway:
                 settings.gateway.templates_dir,
                 domain=settings.gateway.domain,
                 from_addr=self.identity.from_addr,
+                name=self.identity.name,
+                signature=self.identity.signature,
                 eight_bit=settings.smtp.eight_bit,
             ),
             calendar=self.calendar,

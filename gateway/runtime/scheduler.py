@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import schedule
 
 from gateway.deadlines.worktime import parse_duration
+from gateway.outgoing.mime import AttachedFile
 from gateway.reports import evaluation_file, metrics
 from gateway.reports.evaluation import Period, period_containing
 from gateway.runtime.reload import Watcher
@@ -106,9 +107,10 @@ class Jobs:
         return sent
 
     def _mail_report(self, period: Period, now: datetime) -> bool:
-        identity, r = self.gateway.identity, self.settings.reports
+        services, r = self.gateway.services, self.settings.reports
         with self.gateway.sessions.begin() as session:
-            if system_mail.queued_before(session, identity, "report", period.label):
+            if system_mail.queued_before(session, services.identity, system_mail.REPORT_KIND,
+                                         period.label):
                 return False
             evaluation = evaluation_file.build(session, period, self.gateway.calendar, now)
             with tempfile.TemporaryDirectory() as folder:
@@ -116,14 +118,12 @@ class Jobs:
                 evaluation_file.write(evaluation, r.format, path, self.settings.gateway.templates_dir,
                                  self.settings.tz)
                 data = path.read_bytes()
-            text = (f"附件为 {period.label} 的效果评估报告。\n"
-                    f"新建 {evaluation.overall.opened}, 关闭 {evaluation.overall.closed}, "
-                    f"超时 {evaluation.overall.breaches}。\n")
-            system_mail.queue_once(
-                session, identity, purpose="report", key=period.label, to=r.recipients,
-                text=text, now=now, label=period.label,
-                attachment=system_mail.Attachment(path.name, REPORT_TYPES[r.format], data))
-        log.info("report %s queued for %s", period.label, ", ".join(r.recipients))
+            overall = evaluation.overall
+            system_mail.mail_report(
+                session, services, label=period.label, to=r.recipients, now=now,
+                figures={"opened": overall.opened, "closed": overall.closed,
+                         "breaches": overall.breaches},
+                report=AttachedFile(path.name, REPORT_TYPES[r.format], data))
         self.wake()
         return True
 
@@ -137,16 +137,11 @@ class Jobs:
 
     def _rules_broken(self, digest: str, problems: list[str], now: datetime) -> None:
         self.rejected_rule_sets += 1
-        admin = self.settings.gateway.admin_address
-        if not admin:
-            return
-        text = ("规则或模板文件未通过校验, 网关继续使用上一版有效的规则和模板。\n"
-                "The edited rule or template files do not validate; the last good set stays.\n\n"
-                + "\n".join(problems) + "\n\n修正后保存即可自动重新加载。\n")
         with self.gateway.sessions.begin() as session:
-            system_mail.queue_once(session, self.gateway.identity, purpose="rules_broken",
-                               key=digest[:32], to=[admin], text=text, now=now)
-        self.wake()
+            queued = system_mail.tell_admin_of_broken_rules(session, self.gateway.services,
+                                                           digest, problems, now)
+        if queued:
+            self.wake()
 
 
 def _guarded(name: str, job: Callable[..., object]) -> Callable[..., None]:

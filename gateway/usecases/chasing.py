@@ -24,8 +24,8 @@ from gateway.deadlines.chase import (
 )
 from gateway.deadlines.worktime import Deadline, DeadlinePolicy, WorkCalendar
 from gateway.model import Address, LogKind, Status, Urgency
-from gateway.outgoing.render import make_message_id
-from gateway.usecases.context import gateway_view, record_view
+from gateway.usecases.context import record_view
+from gateway.usecases.outgoing_mail import queue_mail
 
 log = logging.getLogger(__name__)
 
@@ -131,23 +131,17 @@ def _send(session: Session, services: Any, record: Record, notice: Notice, now: 
                      text=f"{_label(notice)}无人可发: {record.department} 没有责任人、邮箱或负责人")
         return
     original = _original_message_id(session, record)
-    identity = services.identity
-    message_id = make_message_id(identity.domain, record.id, notice.kind, notice.clock, notice.seq,
-                                 int(notice.deadline.timestamp()))
-    out = services.renderer.render(
-        TEMPLATES[notice.kind], to=to, cc=cc, context=_context(services, record, notice, now),
-        reply_to_message_id=original, references=(original,) if original else (),
-        message_id=message_id, now=now, auto_submitted="auto-generated",
+    queued = queue_mail(
+        session, services, TEMPLATES[notice.kind], to=to, cc=cc,
+        context=_context(services, record, notice, now),
+        cause=(record.id, notice.kind, notice.clock, notice.seq, int(notice.deadline.timestamp())),
+        kind=notice.kind, record=record, parent_id=original,
+        references=(original,) if original else (), what=_label(notice),
+        log_kind=LogKind.NOTICE, log_data={"key": notice.key, "due_at": notice.due_at.isoformat()},
+        now=now,
     )
-    addrs = [a.addr for a in (*out.to, *out.cc)]
-    stored = repo.enqueue(session, message_id=out.message_id, kind=notice.kind, raw=out.raw,
-                          subject=out.subject, envelope_from=identity.from_addr.addr,
-                          recipients=addrs, record=record, now=now)
     journal.flush(session)
-    row.mail_id = stored.id
-    repo.add_log(session, record, at=now, kind=LogKind.NOTICE, actor="gateway",
-                 text=f"{_label(notice)}已排队发送至 {', '.join(addrs)}", mail=stored,
-                 data={"key": notice.key, "due_at": notice.due_at.isoformat()})
+    row.mail_id = queued.mail.id
 
 
 def recipients(record: Record, notice: Notice, directory) -> tuple[list[Address], list[Address]]:
@@ -191,7 +185,6 @@ def _context(services: Any, record: Record, notice: Notice, now: datetime) -> di
             "left": format_working_time(abs(left)),
         },
         "department": {"name": record.department},
-        "gateway": gateway_view(services.identity),
     }
 
 

@@ -7,16 +7,9 @@ from typing import Any
 
 from gateway.db.models import Record
 from gateway.db.repo import RecordRow
-from gateway.identity import Identity
 from gateway.model import InboundMail, LogKind, Status, Urgency
 from gateway.routing.route import Decision
 from gateway.usecases.services import Services
-
-
-def gateway_view(identity: Identity) -> dict[str, str]:
-    """The templates' shared "gateway" block: who writes, and how it signs."""
-    return {"name": identity.name, "signature": identity.signature,
-            "address": identity.from_addr.addr}
 
 
 def mail_view(mail: InboundMail) -> dict[str, Any]:
@@ -27,14 +20,15 @@ def mail_view(mail: InboundMail) -> dict[str, Any]:
 def template_context(
     services: Services, record: Record | RecordRow, mail: InboundMail, decision: Decision
 ) -> dict[str, Any]:
-    """Plain data for templates: values only, so nothing from a mail is ever run as a template."""
-    identity = services.identity
+    """Plain data for templates: values only, so nothing from a mail is ever run as a template.
+
+    The shared `gateway` block is the Renderer's to add.
+    """
     return {
         "record": record_view(record, services.calendar.tz),
         "mail": mail_view(mail),
         "party": decision.party,
         "department": decision.department,
-        "gateway": gateway_view(identity),
     }
 
 

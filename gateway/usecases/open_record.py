@@ -14,9 +14,9 @@ from gateway.db.models import Mail, Record
 from gateway.db.repo import RecordRow
 from gateway.model import InboundMail, LogKind, Status, SubjectTag
 from gateway.outgoing import autoreply
-from gateway.outgoing.render import make_message_id
 from gateway.routing.route import Decision
 from gateway.usecases.context import template_context
+from gateway.usecases.outgoing_mail import queue_mail
 from gateway.usecases.services import Services
 
 SUMMARY_LENGTH = 200  # 内容摘要 is at most 200 characters (seed 001)
@@ -144,10 +144,11 @@ def _queue_answers(
     ack = autoreply.admit(session, mail, reply_to.addr, services.identity,
                       services.auto_reply_cap, now, "ack")
     if ack.allowed:
-        queued.append(
-            _queue(session, services, record, decision.ack_template, "ack", [reply_to], (),
-                   context, mail, None, now)
-        )
+        queued.append(queue_mail(
+            session, services, decision.ack_template, to=(reply_to,), context=context,
+            cause=(record.id, "ack"), kind="ack", record=record, reply_to=mail,
+            auto_submitted="auto-replied", what="回执", now=now,
+        ).message_id)
     else:
         repo.add_log(session, record, at=now, kind=LogKind.NO_ACK, actor="gateway",
                      text=f"未发送回执: {ack.reason}")
@@ -155,50 +156,13 @@ def _queue_answers(
     if decision.owner and decision.owner.addr not in {a.addr for a in notify_to}:
         notify_to.append(decision.owner)
     if notify_to:
-        queued.append(
-            _queue(session, services, record, decision.notify_template, "notify", notify_to,
-                   decision.cc, context, mail, original, now)
-        )
+        queued.append(queue_mail(
+            session, services, decision.notify_template, to=notify_to, cc=decision.cc,
+            context=context, cause=(record.id, "notify"), kind="notify", record=record,
+            reply_to=mail, original=original, what="通知", now=now,
+        ).message_id)
     else:
         repo.add_log(session, record, at=now, kind=LogKind.WARNING, actor="gateway",
                      text=f"{decision.department.name} 没有登记邮箱, 未发送通知")
     return tuple(queued)
 
-
-def _queue(
-    session: Session,
-    services: Services,
-    record: RecordRow,
-    template: str,
-    purpose: str,
-    to: list,
-    cc: tuple,
-    context: dict[str, Any],
-    mail: InboundMail,
-    original: bytes | None,
-    now: datetime,
-) -> str:
-    identity = services.identity
-    message_id = make_message_id(identity.domain, record.id, purpose)
-    out = services.renderer.render(
-        template,
-        to=tuple(to),
-        cc=tuple(cc),
-        context=context,
-        reply_to=mail,
-        attach_original=original,
-        message_id=message_id,
-        now=now,
-        auto_submitted="auto-replied" if purpose == "ack" else "auto-generated",
-    )
-    recipients = [a.addr for a in (*out.to, *out.cc)]
-    stored = repo.enqueue(
-        session, message_id=out.message_id, kind=purpose, raw=out.raw, subject=out.subject,
-        envelope_from=identity.from_addr.addr, recipients=recipients, record=record, now=now,
-    )
-    repo.add_log(
-        session, record, at=now, kind=LogKind.MAIL_OUT, actor="gateway",
-        text=f"{'回执' if purpose == 'ack' else '通知'}已排队发送至 {', '.join(recipients)}",
-        mail=stored, data={"message_id": out.message_id, "template": template},
-    )
-    return out.message_id

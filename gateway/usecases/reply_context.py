@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from gateway.db import journal, repo
 from gateway.db.models import Mail, Record
 from gateway.model import Address, InboundMail, LogKind
-from gateway.outgoing.render import make_message_id
-from gateway.usecases.context import gateway_view, mail_view, record_view
+from gateway.usecases.context import mail_view, record_view
+from gateway.usecases.outgoing_mail import queue_mail
 from gateway.usecases.services import Services
 
 # Every key the loop's templates may read under `reply`, so StrictUndefined never trips.
@@ -58,31 +58,20 @@ class ReplyContext:
         what: str,
     ) -> str:
         """Render `kind`, queue it in the outbox and log it; returns the Message-ID."""
-        services, record = self.services, self.record
-        message_id = make_message_id(services.identity.domain, record.id, kind,
-                                     self.mail.message_id)
+        record = self.record
         parent, chain = originator_thread(record) if thread_with_originator else (None, ())
-        out = services.renderer.render(
-            kind, to=tuple(to), context=loop_context(self, reply or {}),
-            reply_to=None if thread_with_originator else self.mail,
-            reply_to_message_id=parent, references=chain,
-            attach_original=self.row.raw if attach_original else None,
-            message_id=message_id, now=self.now, auto_submitted=auto_submitted,
-        )
-        recipients = [a.addr for a in out.to]
-        stored = repo.enqueue(
-            self.session, message_id=out.message_id, kind=kind, raw=out.raw,
-            subject=out.subject, envelope_from=services.identity.from_addr.addr,
-            recipients=recipients, record=record, now=self.now,
+        queued = queue_mail(
+            self.session, self.services, kind, to=to, context=loop_context(self, reply or {}),
+            cause=(record.id, kind, self.mail.message_id), record=record,
+            reply_to=None if thread_with_originator else self.mail, parent_id=parent,
+            references=chain, original=self.row.raw if attach_original else None,
+            auto_submitted=auto_submitted, what=what, now=self.now,
         )
         # Written now, so the next answer of this transaction threads under this one too.
         journal.flush(self.session)
         self.session.expire(record, ["mails"])
-        repo.add_log(self.session, record, at=self.now, kind=LogKind.MAIL_OUT, actor="gateway",
-                     text=f"{what}已排队发送至 {', '.join(recipients)}", mail=stored,
-                     data={"message_id": out.message_id, "template": kind})
-        self.queued.append(out.message_id)
-        return out.message_id
+        self.queued.append(queued.message_id)
+        return queued.message_id
 
 
 def originator_thread(record: Record) -> tuple[str | None, tuple[str, ...]]:
@@ -99,7 +88,7 @@ def originator_thread(record: Record) -> tuple[str | None, tuple[str, ...]]:
 def loop_context(ctx: ReplyContext, reply: dict[str, Any]) -> dict[str, Any]:
     """Plain data for the loop's templates; mail content only ever as values."""
     tz = ctx.services.calendar.tz
-    record, identity = ctx.record, ctx.services.identity
+    record = ctx.record
 
     def local(value: datetime | None) -> datetime | None:
         return value.astimezone(tz) if value else None
@@ -118,5 +107,4 @@ def loop_context(ctx: ReplyContext, reply: dict[str, Any]) -> dict[str, Any]:
         "record": view,
         "mail": mail_view(mail),
         "reply": {**_REPLY_DEFAULTS, **reply},
-        "gateway": gateway_view(identity),
     }

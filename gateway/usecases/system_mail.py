@@ -1,63 +1,39 @@
 """Mail the gateway writes about its own work, each queued once per cause.
 
-To its own people: broken rule files and reports (admins, managers; plain text built here),
-and dead letters. To a sender: a mail too large to take. Each is queued in the transaction
-that made the decision, and its Message-ID names the cause, so a restart never repeats one.
+To its own people: broken rule files and the evaluation report (admins, managers), and dead
+letters. To a sender: a mail too large to take. Each is queued in the transaction that made
+the decision, and its Message-ID names the cause, so a restart never repeats one. All of
+them are templates like every other mail (templates/), sent through outgoing_mail.
 """
 
 from __future__ import annotations
 
-import email.policy
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.db import repo
 from gateway.db.models import Mail, Outbox
+from gateway.errors import TemplateError
 from gateway.identity import Identity
 from gateway.model import Address, InboundMail
 from gateway.outgoing import autoreply
-from gateway.outgoing.render import make_message_id
+from gateway.outgoing.headers import make_message_id
+from gateway.outgoing.mime import AttachedFile
+from gateway.usecases.outgoing_mail import queue_mail
 from gateway.usecases.services import Services
 
-# Subjects of the notices, by purpose; {label} is filled in.
-SUBJECTS = {
-    "rules_broken": "【规则文件有误】仍沿用上一版有效规则",
-    "report": "效果评估报告 {label}",
-}
+log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True, slots=True)
-class Attachment:
-    filename: str
-    content_type: str  # maintype/subtype
-    data: bytes
-
-
-def build(
-    identity: Identity, to: Sequence[str], subject: str, text: str, message_id: str,
-    now: datetime, attachment: Attachment | None = None,
-) -> bytes:
-    message = EmailMessage(policy=email.policy.SMTP)
-    message["From"] = formataddr((identity.from_addr.name, identity.from_addr.addr))
-    message["To"] = ", ".join(to)
-    message["Subject"] = subject
-    message["Date"] = format_datetime(now)
-    message["Message-ID"] = f"<{message_id}>"
-    message["Auto-Submitted"] = "auto-generated"
-    message["X-Loop"] = identity.from_addr.addr
-    message.set_content(text, charset="utf-8")
-    if attachment is not None:
-        maintype, _, subtype = attachment.content_type.partition("/")
-        message.add_attachment(attachment.data, maintype=maintype, subtype=subtype,
-                               filename=attachment.filename)
-    return message.as_bytes()
+DEAD_LETTER_KIND = "deadletter"
+OVERSIZE_KIND = "oversize"
+RULES_BROKEN_KIND = "rules_broken"
+REPORT_KIND = "report"
+# `report.html.j2` is the report page itself (the attachment), so the mail has its own name.
+REPORT_TEMPLATE = "report_mail"
 
 
 def queued_before(session: Session, identity: Identity, purpose: str, key: str) -> bool:
@@ -65,32 +41,52 @@ def queued_before(session: Session, identity: Identity, purpose: str, key: str) 
     return session.scalar(select(Mail.id).where(Mail.message_id == message_id).limit(1)) is not None
 
 
-def queue_once(
-    session: Session, identity: Identity, *, purpose: str, key: str, to: Sequence[str],
-    text: str, now: datetime, label: str = "", attachment: Attachment | None = None,
-) -> bool:
+def tell_admin_of_broken_rules(session: Session, services: Services, digest: str,
+                               problems: Sequence[str], now: datetime) -> str | None:
+    """Queue the admin's notice that edited rules or templates were refused, once per set."""
+    admin = services.identity.admin_address
+    if not admin:
+        return None
+    try:
+        return _queue_once(session, services, RULES_BROKEN_KIND, RULES_BROKEN_KIND,
+                           key=digest[:32], to=(Address("", admin),),
+                           context={"problem": {"details": list(problems)}, "record": None},
+                           what="规则文件有误通知", now=now)
+    except TemplateError as exc:
+        # Only when the broken set is the one in force (a start with broken templates): the
+        # problems are in the daemon's log already, and the daemon must go on starting.
+        log.error("the admin cannot be told of the broken rules: %s", exc)
+        return None
+
+
+def mail_report(session: Session, services: Services, *, label: str, figures: dict[str, Any],
+                to: Sequence[str], report: AttachedFile, now: datetime) -> str | None:
+    """Queue the evaluation report of one period to the managers, once per period.
+
+    `figures` are what the mail's text names: `opened`, `closed`, `breaches`.
+    """
+    context = {"report": {"label": label, "filename": report.filename, **figures},
+               "record": None}
+    return _queue_once(session, services, REPORT_TEMPLATE, REPORT_KIND, key=label,
+                       to=tuple(Address("", addr) for addr in to), context=context,
+                       attachments=(report,), what=f"效果评估报告 {label} ", now=now)
+
+
+def _queue_once(session: Session, services: Services, template: str, purpose: str, *,
+                key: str, to: Sequence[Address], context: dict[str, Any], what: str,
+                now: datetime, attachments: Sequence[AttachedFile] = ()) -> str | None:
     """Queue a notice unless one for the same purpose and key was queued before.
 
     The key (a content digest, a period label) is in the Message-ID, so the outbox itself
     remembers what was sent, across restarts.
     """
-    message_id = make_message_id(identity.domain, purpose, key)
-    if queued_before(session, identity, purpose, key):
-        return False
-    subject = SUBJECTS[purpose].format(label=label)
-    raw = build(identity, to, subject, text, message_id, now, attachment)
-    repo.enqueue(session, message_id=message_id, kind=purpose, raw=raw, subject=subject,
-                 envelope_from=identity.from_addr.addr, recipients=list(to), record=None,
-                 now=now)
-    return True
+    if queued_before(session, services.identity, purpose, key):
+        return None
+    return queue_mail(session, services, template, to=to, context=context, cause=(purpose, key),
+                      kind=purpose, attachments=attachments, what=what, now=now).message_id
 
 
 # --- mail the gateway could not take or deliver -----------------------------------------------
-
-log = logging.getLogger(__name__)
-
-DEAD_LETTER_KIND = "deadletter"
-OVERSIZE_KIND = "oversize"
 
 
 def tell_sender_of_oversize(session: Session, services: Services, mail: InboundMail,
@@ -105,8 +101,11 @@ def tell_sender_of_oversize(session: Session, services: Services, mail: InboundM
         return None
     problem = {"subject": mail.subject, "sender_name": to.name, "size": size,
                "limit": services.max_size}
-    return _queue(session, services, OVERSIZE_KIND, (to,), problem, now,
-                  key=mail.message_id, reply_to=mail, auto_submitted="auto-replied")
+    return queue_mail(
+        session, services, OVERSIZE_KIND, to=(to,), context={"problem": problem, "record": None},
+        cause=(OVERSIZE_KIND, mail.message_id), reply_to=mail, auto_submitted="auto-replied",
+        what="邮件过大通知", now=now,
+    ).message_id
 
 
 def tell_admin_of_dead_letter(session: Session, outbox_id: int, error: str, now: datetime,
@@ -118,25 +117,10 @@ def tell_admin_of_dead_letter(session: Session, outbox_id: int, error: str, now:
         return None  # a dead notice about a dead notice would only loop
     problem = {"subject": row.mail.subject, "message_id": row.mail.message_id,
                "recipients": tuple(row.recipients), "error": error}
-    return _queue(session, services, DEAD_LETTER_KIND, (Address("", admin),), problem, now,
-                  key=str(outbox_id), record=row.record)
-
-
-def _queue(session: Session, services: Services, kind: str, to: tuple[Address, ...],
-           problem: dict, now: datetime, *, key: str, reply_to: InboundMail | None = None,
-           record=None, auto_submitted: str = "auto-generated") -> str:
-    identity = services.identity
-    context = {
-        "problem": problem,
-        "record": {"id": record.id} if record is not None else None,
-        "gateway": {"name": identity.name, "signature": identity.signature,
-                    "address": identity.from_addr.addr},
-    }
-    out = services.renderer.render(
-        kind, to=to, context=context, reply_to=reply_to, now=now,
-        message_id=make_message_id(identity.domain, kind, key), auto_submitted=auto_submitted,
-    )
-    repo.enqueue(session, message_id=out.message_id, kind=kind, raw=out.raw, subject=out.subject,
-                 envelope_from=identity.from_addr.addr, recipients=[a.addr for a in to],
-                 record=record, now=now)
-    return out.message_id
+    record = row.record
+    return queue_mail(
+        session, services, DEAD_LETTER_KIND, to=(Address("", admin),),
+        context={"problem": problem, "record": {"id": record.id} if record is not None else None},
+        cause=(DEAD_LETTER_KIND, str(outbox_id)), record=record, what="投递失败通知",
+        now=now,
+    ).message_id
