@@ -175,7 +175,7 @@ class ChaseSettings(_Section):
     @field_validator("cadence")
     @classmethod
     def _known_urgencies(cls, value: dict[str, str]) -> dict[str, str]:
-        from gateway.deadlines.worktime import parse_duration
+        from gateway.deadlines.duration import parse_duration
 
         for urgency, text in value.items():
             if urgency not in ("normal", "urgent", "critical"):
@@ -192,7 +192,7 @@ class LoopSettings(_Section):
     @field_validator("close_after")
     @classmethod
     def _duration(cls, value: str) -> str:
-        from gateway.deadlines.worktime import parse_duration
+        from gateway.deadlines.duration import parse_duration
 
         parse_duration(value)  # raises ValueError with the accepted forms
         return value
@@ -228,7 +228,7 @@ class ArchiveSettings(_Section):
     @field_validator("delay")
     @classmethod
     def _duration(cls, value: str) -> str:
-        from gateway.deadlines.worktime import parse_duration
+        from gateway.deadlines.duration import parse_duration
 
         parse_duration(value)
         return value

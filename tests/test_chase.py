@@ -18,7 +18,8 @@ from gateway.deadlines.chase import (
     plan,
     reminder_time,
 )
-from gateway.deadlines.worktime import DeadlinePolicy, WorkCalendar
+from gateway.deadlines.policy import DeadlinePolicy
+from gateway.deadlines.worktime import WorkCalendar
 from gateway.model import Urgency
 
 TZ = ZoneInfo("Asia/Shanghai")

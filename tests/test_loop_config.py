@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.config import load_settings
-from gateway.deadlines.worktime import Duration, Unit
+from gateway.deadlines.duration import Duration, Unit
 from gateway.errors import ConfigError
 from gateway.usecases.services import LoopPolicy
 

@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
 
-from gateway.deadlines.worktime import Duration, Unit, WorkCalendar, parse_duration
+from gateway.deadlines.duration import Duration, Unit, parse_duration
+from gateway.deadlines.worktime import WorkCalendar
 from gateway.model import Urgency
 
 

@@ -14,7 +14,9 @@ from gateway.db import repo
 from gateway.db.engine import make_engine, make_sessionmaker, upgrade
 from gateway.db.writeturn import WriteTurn
 from gateway.deadlines.chase import ChasePolicy
-from gateway.deadlines.worktime import BusinessHours, DeadlinePolicy, WorkCalendar, parse_duration
+from gateway.deadlines.duration import parse_duration
+from gateway.deadlines.policy import DeadlinePolicy
+from gateway.deadlines.worktime import BusinessHours, WorkCalendar
 from gateway.errors import ConfigError
 from gateway.faults import FaultInjector
 from gateway.identity import Identity

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import schedule
 
-from gateway.deadlines.worktime import parse_duration
+from gateway.deadlines.duration import parse_duration
 from gateway.reports import evaluation_file, metrics
 from gateway.reports.evaluation import Period, period_containing
 from gateway.runtime.reload import Watcher

@@ -22,7 +22,6 @@ from gateway.deadlines.chase import (
     due,
     working_time_left,
 )
-from gateway.deadlines.worktime import Deadline, DeadlinePolicy, WorkCalendar
 from gateway.model import Address, LogKind, Status, Urgency
 from gateway.outgoing.render import make_message_id
 from gateway.usecases.context import gateway_view, record_view
@@ -207,20 +206,3 @@ def format_working_time(span: timedelta) -> str:
     if hours and minutes:
         return f"{hours}小时{minutes}分"
     return f"{hours}小时" if hours else f"{minutes}分钟"
-
-
-# --- deadlines of a record --------------------------------------------------------------------
-
-
-def deadlines(
-    start: datetime, urgency: Urgency, policy: DeadlinePolicy, calendar: WorkCalendar,
-    overrides: dict[str, Any] | None = None,
-) -> tuple[Deadline, Deadline]:
-    """(response, resolution) for a record opened at `start`, with a rule's overrides if any.
-
-    Used when a record opens and when a staff reply re-grades it (紧急程度: …).
-    """
-    effective = policy.with_overrides(overrides) if overrides else policy
-    return (effective.deadline(start, urgency, "response", calendar),
-            effective.deadline(start, urgency, "resolution", calendar))
-

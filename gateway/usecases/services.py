@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import sessionmaker
 
-from gateway.deadlines.worktime import DeadlinePolicy, Duration, Unit, WorkCalendar, parse_duration
+from gateway.deadlines.duration import Duration, Unit, parse_duration
+from gateway.deadlines.policy import DeadlinePolicy
+from gateway.deadlines.worktime import WorkCalendar
 from gateway.identity import Identity
 from gateway.outgoing.autoreply import AutoReplyCap
 from gateway.outgoing.render import Renderer
