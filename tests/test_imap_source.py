@@ -10,7 +10,9 @@ import pytest
 
 from gateway.errors import ConfigError, MailboxError
 from gateway.sources.base import Checkpoint, Outcome
-from gateway.sources.imap import ImapSettings, ImapSource, _uid_set
+from gateway.sources.imap import ImapSource
+from gateway.sources.imap_protocol import compact_uid_set
+from gateway.sources.imap_settings import ImapSettings
 
 SEEN = b"\\Seen"
 
@@ -98,7 +100,7 @@ def test_settings_refuse_an_unknown_tls_mode_instead_of_falling_back_to_plaintex
 
 
 def test_uid_sets_are_compacted_into_ranges():
-    assert _uid_set([7, 1, 2, 3, 9, 10, 3]) == "1:3,7,9:10"
+    assert compact_uid_set([7, 1, 2, 3, 9, 10, 3]) == "1:3,7,9:10"
 
 
 # --- against Dovecot ----------------------------------------------------------------------------
