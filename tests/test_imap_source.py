@@ -9,7 +9,7 @@ import time
 import pytest
 
 from gateway.errors import ConfigError, MailboxError
-from gateway.sources.base import Checkpoint, Outcome
+from gateway.sources.base import Checkpoint, Settlement
 from gateway.sources.imap import ImapSource
 from gateway.sources.imap_protocol import compact_uid_set
 from gateway.sources.imap_settings import ImapSettings
@@ -83,7 +83,7 @@ def inspect(imap_account):
 
 
 def processed_all(mails) -> list:
-    return [(mail, Outcome.PROCESSED) for mail in mails]
+    return [(mail, Settlement.PROCESSED) for mail in mails]
 
 
 # --- settings (no server) -----------------------------------------------------------------------
@@ -227,7 +227,7 @@ def test_quarantined_mail_goes_to_the_quarantine_folder(make_source, imap_append
     source = make_source()
     first, second = source.fetch()
 
-    source.settle([(first, Outcome.PROCESSED), (second, Outcome.QUARANTINED)])
+    source.settle([(first, Settlement.PROCESSED), (second, Settlement.QUARANTINED)])
 
     assert (first.uid, second.uid) == (kept, odd)
     assert inspect.uids_in("INBOX") == []

@@ -15,7 +15,7 @@ from gateway.db.models import Mail
 from gateway.identity import Identity
 from gateway.mail.parse import parse_mail
 from gateway.model import Address
-from gateway.outgoing.autoreply import AutoReplyCap, verdict
+from gateway.outgoing.autoreply import AutoReplyCap, may_answer
 from gateway.runtime.assembly import Gateway
 from gateway.sources.base import FetchedMail
 from gateway.usecases.ingest import process_many
@@ -43,7 +43,7 @@ CAP = AutoReplyCap(limit=5)
 ])
 def test_who_may_get_an_automatic_answer(headers, to, recent, allowed, why):
     mail = parse_mail(gbk_mail("设备故障", headers=tuple(headers.items())))
-    decided = verdict(mail, to, ME, recent, CAP)
+    decided = may_answer(mail, to, ME, recent, CAP)
     assert decided.allowed is allowed and why in decided.reason
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from gateway.db.models import Record, SentNotice
-from gateway.deadlines.chase import Clock, plan
+from gateway.deadlines.chase import DeadlineClock, plan
 from gateway.deadlines.policy import KINDS, record_deadlines
 from gateway.deadlines.worktime import Deadline
 from gateway.errors import NotFound, UsageError
@@ -118,7 +118,7 @@ def _explain(gateway, record_id: str) -> int:
             seq = f" #{notice.seq}" if notice.seq else ""
             print(f"  {at:%Y-%m-%d %H:%M}  {CLOCK_LABELS[notice.clock]}{KIND_LABELS[notice.kind]}"
                   f"{seq}  {state}")
-            if not done and notice.clock is not Clock.OPENED and notice.seq >= 3:
+            if not done and notice.clock is not DeadlineClock.OPENED and notice.seq >= 3:
                 break  # the rest of the cadence follows the same rhythm
     return 0
 

@@ -123,7 +123,7 @@ class Gateway:
                                enough=self.write_turn.wanted)
             for parsed, result in zip(pending, group):
                 results.append(result)
-                settled.append((parsed.fetched, result.action.outcome))
+                settled.append((parsed.fetched, result.action.settlement))
                 log.info("%s %s %s%s", parsed.fetched.key, result.action, result.record_id or "",
                          f" ({result.reason})" if result.reason else "")
             pending = pending[len(group):]

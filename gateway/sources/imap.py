@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from imapclient import IMAPClient
 
 from gateway.errors import MailboxError
-from gateway.sources.base import Checkpoint, FetchedMail, Outcome
+from gateway.sources.base import Checkpoint, FetchedMail, Settlement
 from gateway.sources.imap_protocol import (
     CONNECTION_ERRORS,
     announced_size,
@@ -69,7 +69,7 @@ class ImapSource:
             self._next_poll = self._clock() + self.settings.poll_interval
             return self._fetch_mails(client, self._next_uids(client, limit))
 
-    def settle(self, done: Iterable[tuple[FetchedMail, Outcome]]) -> None:
+    def settle(self, done: Iterable[tuple[FetchedMail, Settlement]]) -> None:
         done = list(done)
         if not done:
             return
@@ -254,23 +254,23 @@ class ImapSource:
 
     # --- settle ---------------------------------------------------------------------------------
 
-    def _group(self, done: list[tuple[FetchedMail, Outcome]]) -> dict[Outcome, list[int]]:
-        groups: dict[Outcome, list[int]] = {Outcome.PROCESSED: [], Outcome.QUARANTINED: []}
+    def _group(self, done: list[tuple[FetchedMail, Settlement]]) -> dict[Settlement, list[int]]:
+        groups: dict[Settlement, list[int]] = {s: [] for s in Settlement}
         for mail, outcome in done:
             if mail.uid is None or uidvalidity_of(mail.key) != self._uidvalidity:
                 # Its UID may name another mail now; it comes again under its new UID.
                 log.warning("%s: not filing %s: not from this folder's current UIDVALIDITY",
                             self.name, mail.key)
                 continue
-            groups[Outcome(outcome)].append(mail.uid)
+            groups[Settlement(outcome)].append(mail.uid)
         return groups
 
-    def _file_away(self, client: IMAPClient, outcome: Outcome, uids: list[int]) -> None:
+    def _file_away(self, client: IMAPClient, outcome: Settlement, uids: list[int]) -> None:
         s = self.settings
-        folder = s.processed_folder if outcome is Outcome.PROCESSED else s.quarantine_folder
+        folder = s.processed_folder if outcome is Settlement.PROCESSED else s.quarantine_folder
         uid_set = compact_uid_set(uids)
         if folder is None:
-            keywords = [DONE_KEYWORD] if outcome is Outcome.PROCESSED else [
+            keywords = [DONE_KEYWORD] if outcome is Settlement.PROCESSED else [
                 DONE_KEYWORD, QUARANTINE_KEYWORD]
             client.add_flags(uid_set, [SEEN, *keywords] if self._keywords else [SEEN],
                              silent=True)

@@ -15,7 +15,7 @@ from gateway.db import journal, repo
 from gateway.db.models import Mail, Record, SentNotice
 from gateway.deadlines.chase import (
     ChasePolicy,
-    Clock,
+    DeadlineClock,
     Notice,
     NoticeKind,
     RecordClock,
@@ -37,7 +37,11 @@ KIND_LABELS = {
     NoticeKind.ESCALATION: "超时升级",
     NoticeKind.FOLLOW_UP: "超时跟催",
 }
-CLOCK_LABELS = {Clock.OPENED: "受理", Clock.RESPONSE: "首次反馈", Clock.RESOLUTION: "处理完成"}
+CLOCK_LABELS = {
+    DeadlineClock.OPENED: "受理",
+    DeadlineClock.RESPONSE: "首次反馈",
+    DeadlineClock.RESOLUTION: "处理完成",
+}
 TEMPLATES = {
     NoticeKind.CRITICAL: "critical",
     NoticeKind.REMINDER: "reminder",

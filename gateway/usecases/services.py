@@ -16,7 +16,7 @@ from gateway.identity import Identity
 from gateway.outgoing.autoreply import AutoReplyCap
 from gateway.outgoing.render import Renderer
 from gateway.routing.ruleset import RuleSet
-from gateway.sources.base import Outcome
+from gateway.sources.base import Settlement
 
 if TYPE_CHECKING:
     from gateway.config import Settings
@@ -46,8 +46,8 @@ class Disposition(StrEnum):
     QUARANTINED = "quarantined"  # kept with a reason, not routed
 
     @property
-    def outcome(self) -> Outcome:
-        return Outcome.QUARANTINED if self is Disposition.QUARANTINED else Outcome.PROCESSED
+    def settlement(self) -> Settlement:
+        return Settlement.QUARANTINED if self is Disposition.QUARANTINED else Settlement.PROCESSED
 
 
 @dataclass(frozen=True, slots=True)
