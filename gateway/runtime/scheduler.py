@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 
 import schedule
 
-from gateway.deadlines.duration import parse_duration
 from gateway.reports import evaluation_file, metrics
 from gateway.reports.evaluation import Period, period_containing
 from gateway.runtime.reload import Watcher
@@ -29,7 +28,7 @@ REPORT_TYPES = {"html": "text/html", "xlsx":
 class Jobs:
     def __init__(self, gateway: Gateway, wake: Callable[[], None] = lambda: None):
         self.gateway = gateway
-        self.wake = wake  # tells the outbox sender that a notice waits
+        self.wake = wake  # tells the outbox sender that mail waits
         self.settings = gateway.settings
         g = self.settings.gateway
         self.watcher = Watcher(g.rules_dir, g.templates_dir, gateway.services.renderer,
@@ -73,8 +72,8 @@ class Jobs:
     def archive(self, now: datetime) -> list[str]:
         a = self.settings.archive
         with self.gateway.sessions.begin() as session:
-            done = archiving.archive_due(session, now, self.gateway.calendar,
-                                       parse_duration(a.delay), a.default_class)
+            done = archiving.archive_due(session, now, self.gateway.calendar, a.delay,
+                                         a.default_class)
         if done:
             log.info("archived %d record(s): %s", len(done), ", ".join(done))
         return done
