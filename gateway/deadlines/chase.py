@@ -101,10 +101,6 @@ class Notice:
         """Stable across runs; a deadline moved by a re-grade gets fresh keys."""
         return f"{self.clock}:{self.kind}:{self.seq}:{self.deadline.timestamp():.0f}"
 
-    @property
-    def to_head(self) -> bool:
-        return self.kind is not NoticeKind.REMINDER
-
 
 @dataclass(frozen=True, slots=True)
 class Due:
