@@ -75,7 +75,7 @@ class Daemon:
             self._stop_sender()
             log.info("gateway stopped")
 
-    # -- the outbox sender process (outbox_runner.py) -------------------------------------
+    # -- the outbox sender process (outbox/process.py) ------------------------------------
 
     def _start_sender(self) -> None:
         gc.freeze()  # objects that exist now stay shared with the child, not copied on write

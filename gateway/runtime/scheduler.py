@@ -59,14 +59,14 @@ class Jobs:
     # --- jobs --------------------------------------------------------------------------------
 
     def chase(self, now: datetime) -> None:
-        """Reminders, escalations and follow-ups due now (reminders.py)."""
+        """Reminders, escalations and follow-ups due now (usecases/chasing.py)."""
         result = self.gateway.chase()
         if result.sent:
             log.info("deadline check: %d notice(s) queued", len(result.sent))
             self.wake()
 
     def close_waiting(self) -> None:
-        """Close resolved records whose wait for a rating is over (closedloop.py)."""
+        """Close resolved records whose wait for a rating is over (usecases/reply.py)."""
         self.gateway.close_waiting()
 
     def archive(self, now: datetime) -> list[str]:
