@@ -1,5 +1,4 @@
-"""The words people and mail clients write, as tables: urgency, brackets, prefixes, quoted
-history, status and rating words."""
+"""Words as people and mail clients write them: urgency, brackets, prefixes, status, ratings."""
 
 from __future__ import annotations
 

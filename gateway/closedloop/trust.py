@@ -1,4 +1,4 @@
-"""Who a reply is from as far as the loop cares: staff, or an outside party, and whether it is forged.
+"""Who a reply is from as far as the loop cares: staff or an outside party, and whether forged.
 
 Staff is a sender on an internal domain or in the department directory whose mail the
 receiving MTA did not find failing DKIM, SPF or DMARC. Authentication-Results count only

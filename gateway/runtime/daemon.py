@@ -1,4 +1,4 @@
-"""The run loop: mailbox in the main process, outbox sender in its own, periodic jobs, clean stop."""
+"""The run loop: mailbox in the main process, outbox sender in its own, periodic jobs, clean end."""
 
 from __future__ import annotations
 

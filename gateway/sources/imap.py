@@ -1,4 +1,4 @@
-"""An IMAP folder as a mail source: fetch by UID, file away after commit, wait with IDLE or polling."""
+"""An IMAP folder as a mail source: fetch by UID, file away after commit, wait by IDLE or poll."""
 
 from __future__ import annotations
 
