@@ -1,4 +1,4 @@
-"""Words as people and mail clients write them: urgency, brackets, prefixes, status, ratings."""
+"""Words as mail writes them: urgency, brackets, prefixes, quoted history, status, ratings."""
 
 from __future__ import annotations
 
