@@ -37,8 +37,24 @@ def _duration(value: object) -> Duration:
     return value if isinstance(value, Duration) else parse_duration(value)
 
 
-# Read once at load ("3 working days", "24小时"); a wrong one is a ValueError naming the forms.
-DurationSetting = Annotated[Duration, PlainValidator(_duration)]
+def _zone(value: object) -> ZoneInfo:
+    if isinstance(value, ZoneInfo):
+        return value
+    try:
+        return ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}") from None
+
+
+def _faults(value: object) -> tuple[FaultRule, ...]:
+    return value if isinstance(value, tuple) else parse_faults(str(value))
+
+
+# Settings written as text are read once, at load, into the values the code uses; a wrong one
+# is a ValueError that _validate turns into one line naming the key.
+DurationSetting = Annotated[Duration, PlainValidator(_duration)]  # "3 working days", "24小时"
+ZoneSetting = Annotated[ZoneInfo, PlainValidator(_zone)]  # "Asia/Shanghai"
+FaultsSetting = Annotated[tuple[FaultRule, ...], PlainValidator(_faults)]  # "after_commit:0.1"
 
 
 class _Section(BaseModel):
@@ -145,22 +161,13 @@ class GatewaySettings(_Section):
     name: str = "信息交流网关"
     domain: str = "gateway.localhost"
     internal_domains: tuple[str, ...] = ()
-    timezone: str = "Asia/Shanghai"
+    timezone: ZoneSetting = ZoneInfo("Asia/Shanghai")
     rules_dir: Path = Path("rules")
     templates_dir: Path = Path("templates")
     storage_dir: Path = Path("storage")
     admin_address: str | None = None
     signature: str = ""
     trusted_authserv_id: str | None = None  # Authentication-Results from this MTA count
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
 
     @field_validator("internal_domains")
     @classmethod
@@ -256,22 +263,12 @@ class Settings(_Section):
     metrics: MetricsSettings = MetricsSettings()
     auto_reply: AutoReplySettings = AutoReplySettings()
     health: HealthSettings = HealthSettings()
-    faults: str = ""  # from $GATEWAY_FAULTS only; validated into fault_rules
+    faults: FaultsSetting = ()  # from $GATEWAY_FAULTS only, e.g. "after_commit:0.1,after_move:3"
     source: Path | None = None  # the file these came from, for messages
-
-    @field_validator("faults")
-    @classmethod
-    def _known_faults(cls, value: str) -> str:
-        parse_faults(value)
-        return value
-
-    @property
-    def fault_rules(self) -> tuple[FaultRule, ...]:
-        return parse_faults(self.faults)
 
     @property
     def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.gateway.timezone)
+        return self.gateway.timezone
 
     @property
     def database_url(self) -> str:

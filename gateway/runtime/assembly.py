@@ -79,7 +79,7 @@ class Gateway:
             policy=make_deadline_policy(settings),
             identity=self.identity,
             loop=ClosedLoopPolicy.from_settings(settings),
-            faults=faults or FaultInjector(settings.fault_rules),
+            faults=faults or FaultInjector(settings.faults),
             auto_reply_cap=AutoReplyCap(
                 settings.auto_reply.limit,
                 timedelta(minutes=settings.auto_reply.window_minutes),
