@@ -159,8 +159,8 @@ host = "127.0.0.1"
 port = {smtp_port}
 tls = "none"
 from = "信息交流网关 <gateway@bench.test>"
-[loops]
-auto_reply_limit = 1000000  # 50 senders write thousands of mails: every one is acknowledged
+[auto_reply]
+limit = 1000000  # 50 senders write thousands of mails: every one is acknowledged
 [logging]
 level = "WARNING"
 """, encoding="utf-8")

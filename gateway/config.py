@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import tomllib
 from datetime import date, time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PlainValidator,
     SecretStr,
     ValidationError,
     field_validator,
@@ -20,13 +22,40 @@ from pydantic import (
 )
 
 from gateway import shipped
+from gateway.deadlines.duration import Duration, Unit, parse_duration
 from gateway.errors import ConfigError
 from gateway.faults import FaultRule, parse_faults
+
+log = logging.getLogger(__name__)
 
 CONFIG_ENV = "GATEWAY_CONFIG"
 FAULTS_ENV = "GATEWAY_FAULTS"  # tests only: crash points, e.g. "after_commit:0.1,after_move:3"
 
 TlsMode = Literal["none", "starttls", "ssl"]
+
+
+def _duration(value: object) -> Duration:
+    return value if isinstance(value, Duration) else parse_duration(value)
+
+
+def _zone(value: object) -> ZoneInfo:
+    if isinstance(value, ZoneInfo):
+        return value
+    try:
+        return ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}") from None
+
+
+def _faults(value: object) -> tuple[FaultRule, ...]:
+    return value if isinstance(value, tuple) else parse_faults(str(value))
+
+
+# Settings written as text are read once, at load, into the values the code uses; a wrong one
+# is a ValueError that _validate turns into one line naming the key.
+DurationSetting = Annotated[Duration, PlainValidator(_duration)]  # "3 working days", "24小时"
+ZoneSetting = Annotated[ZoneInfo, PlainValidator(_zone)]  # "Asia/Shanghai"
+FaultsSetting = Annotated[tuple[FaultRule, ...], PlainValidator(_faults)]  # "after_commit:0.1"
 
 
 class _Section(BaseModel):
@@ -117,11 +146,11 @@ class DatabaseSettings(_Section):
     busy_timeout: float = Field(default=30.0, gt=0)  # seconds SQLite waits for a lock
 
 
-class MailLoopSettings(_Section):
-    """[loops]: how many automatic replies one sender may get, so two robots stop."""
+class AutoReplySettings(_Section):
+    """[auto_reply]: how many automatic answers one address may get, so two robots stop."""
 
-    auto_reply_limit: int = Field(default=5, ge=0)  # automatic replies per sender and window
-    auto_reply_window_minutes: float = Field(default=60.0, gt=0)
+    limit: int = Field(default=5, ge=0)  # automatic answers per address and window; 0: none
+    window_minutes: float = Field(default=60.0, gt=0)
 
 
 class HealthSettings(_Section):
@@ -133,22 +162,13 @@ class GatewaySettings(_Section):
     name: str = "信息交流网关"
     domain: str = "gateway.localhost"
     internal_domains: tuple[str, ...] = ()
-    timezone: str = "Asia/Shanghai"
+    timezone: ZoneSetting = ZoneInfo("Asia/Shanghai")
     rules_dir: Path = Field(default_factory=shipped.rules_dir)  # unset: the shipped rules
     templates_dir: Path = Field(default_factory=shipped.templates_dir)
     storage_dir: Path = Path("storage")
     admin_address: str | None = None
     signature: str = ""
     trusted_authserv_id: str | None = None  # Authentication-Results from this MTA count
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
 
     @field_validator("internal_domains")
     @classmethod
@@ -171,32 +191,22 @@ class ChaseSettings(_Section):
     remind_at: float = Field(default=0.75, gt=0, lt=1)  # share of the time to the deadline
     quiet_hours: bool = True  # wait for business hours, except for 特急
     max_follow_ups: int = Field(default=30, ge=0)
-    cadence: dict[str, str] = {}  # urgency → "1 working day" / "4 working hours" / "1 hour"
+    cadence: dict[str, DurationSetting] = {}  # urgency → "1 working day" / "4 working hours"
 
     @field_validator("cadence")
     @classmethod
-    def _known_urgencies(cls, value: dict[str, str]) -> dict[str, str]:
-        from gateway.deadlines.worktime import parse_duration
-
-        for urgency, text in value.items():
+    def _known_urgencies(cls, value: dict[str, Duration]) -> dict[str, Duration]:
+        for urgency in value:
             if urgency not in ("normal", "urgent", "critical"):
                 raise ValueError(f"unknown urgency {urgency!r}; expected normal, urgent, critical")
-            parse_duration(text)
         return value
 
-class LoopSettings(_Section):
-    """The closed loop by mail (闭环): closure wait and the internal-note address."""
 
-    close_after: str = "5 working days"  # a resolved record closes unrated after this
+class ClosedLoopSettings(_Section):
+    """[loop]: the closed loop by mail (闭环): closure wait and the internal-note address."""
+
+    close_after: DurationSetting = Duration(5, Unit.WORKING_DAYS)  # resolved, unrated: closes
     note_tag: str = "note"  # gateway+note@… takes internal remarks
-
-    @field_validator("close_after")
-    @classmethod
-    def _duration(cls, value: str) -> str:
-        from gateway.deadlines.worktime import parse_duration
-
-        parse_duration(value)  # raises ValueError with the accepted forms
-        return value
 
     @field_validator("note_tag")
     @classmethod
@@ -218,21 +228,13 @@ class ReloadSettings(_Section):
 
 
 class ArchiveSettings(_Section):
-    delay: str = "2 working days"  # after closing, before the record is archived
+    delay: DurationSetting = Duration(2, Unit.WORKING_DAYS)  # after closing, before archiving
     default_class: Literal["ordinary", "important", "classified"] = "ordinary"
     # Years a class is kept after archiving; a class not listed is never purged automatically.
     retention_years: dict[Literal["ordinary", "important", "classified"], int] = {
         "ordinary": 1, "important": 5,
     }
     purge_at: time = time(3, 0)  # local time of the daily scheduled purge
-
-    @field_validator("delay")
-    @classmethod
-    def _duration(cls, value: str) -> str:
-        from gateway.deadlines.worktime import parse_duration
-
-        parse_duration(value)
-        return value
 
 
 class ReportSettings(_Section):
@@ -254,30 +256,20 @@ class Settings(_Section):
     deadlines: dict[str, dict[str, str]] = {}
     calendar: CalendarSettings = CalendarSettings()
     chase: ChaseSettings = ChaseSettings()
-    loop: LoopSettings = LoopSettings()
+    loop: ClosedLoopSettings = ClosedLoopSettings()
     logging: LoggingSettings = LoggingSettings()
     reload: ReloadSettings = ReloadSettings()
     archive: ArchiveSettings = ArchiveSettings()
     reports: ReportSettings = ReportSettings()
     metrics: MetricsSettings = MetricsSettings()
-    loops: MailLoopSettings = MailLoopSettings()
+    auto_reply: AutoReplySettings = AutoReplySettings()
     health: HealthSettings = HealthSettings()
-    faults: str = ""  # from $GATEWAY_FAULTS only; validated into fault_rules
+    faults: FaultsSetting = ()  # from $GATEWAY_FAULTS only, e.g. "after_commit:0.1,after_move:3"
     source: Path | None = None  # the file these came from, for messages
-
-    @field_validator("faults")
-    @classmethod
-    def _known_faults(cls, value: str) -> str:
-        parse_faults(value)
-        return value
-
-    @property
-    def fault_rules(self) -> tuple[FaultRule, ...]:
-        return parse_faults(self.faults)
 
     @property
     def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.gateway.timezone)
+        return self.gateway.timezone
 
     @property
     def database_url(self) -> str:
@@ -316,7 +308,26 @@ def load_settings(path: Path | None = None, *, overrides: dict[str, Any] | None 
         data["faults"] = os.environ[FAULTS_ENV]
     for section, values in (overrides or {}).items():
         data.setdefault(section, {}).update(values)
+    _rename_loops(data, path)
     return _validate(data, path)
+
+
+# [loops] was the auto-reply cap's section before [auto_reply]; its keys, renamed.
+_LOOPS_KEYS = {"auto_reply_limit": "limit", "auto_reply_window_minutes": "window_minutes"}
+
+
+def _rename_loops(data: dict[str, Any], path: Path | None) -> None:
+    """Read an existing deployment's [loops] as [auto_reply], with a warning to rename it."""
+    old = data.pop("loops", None)
+    if old is None:
+        return
+    where = f"{path}: " if path else ""
+    if "auto_reply" in data:
+        raise ConfigError(f"{where}loops: replaced by [auto_reply]; keep only [auto_reply]")
+    log.warning("%s[loops] is deprecated: rename it [auto_reply], with auto_reply_limit → limit "
+                "and auto_reply_window_minutes → window_minutes", where)
+    data["auto_reply"] = ({_LOOPS_KEYS.get(k, k): v for k, v in old.items()}
+                          if isinstance(old, dict) else old)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -20,7 +20,7 @@ class RuleError(GatewayError):
 
     exit_code = 65  # EX_DATAERR
 
-    def __init__(self, problems: list["RuleProblem"]):  # noqa: F821 - defined in rules.py
+    def __init__(self, problems: list["RuleProblem"]):  # noqa: F821 - routing/ruleset.py
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
 
@@ -51,12 +51,6 @@ class SmtpPermanentError(GatewayError):
     """SMTP refused for good (5xx); the outbox row is dead-lettered."""
 
 
-class StorageError(GatewayError):
-    """The database could not store or read what was asked."""
-
-    exit_code = 74  # EX_IOERR
-
-
 class NotFound(GatewayError):
     """A record or mail asked for by id does not exist."""
 
@@ -67,6 +61,8 @@ class UsageError(GatewayError):
     """A command-line value that cannot be read (a date, a time, a period)."""
 
     exit_code = 64  # EX_USAGE
+
+
 class ArchiveError(GatewayError):
     """An archive action cannot be done as asked (unknown class, nothing to export)."""
 

@@ -179,7 +179,3 @@ class InboundMail:
     def answer_to(self) -> Address:
         """Where an answer goes: the first Reply-To, else From."""
         return self.reply_to[0] if self.reply_to else self.from_addr
-
-    @property
-    def has_attachments(self) -> bool:
-        return bool(self.attachments)

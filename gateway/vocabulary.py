@@ -1,5 +1,4 @@
-"""The words people and mail clients write, as tables: urgency, brackets, prefixes, quoted
-history, status and rating words."""
+"""Words as mail writes them: urgency, brackets, prefixes, quoted history, status, ratings."""
 
 from __future__ import annotations
 

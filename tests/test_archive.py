@@ -13,7 +13,7 @@ from test_mail_loop import gbk_mail
 
 from gateway.config import load_settings
 from gateway.db.models import LogEntry, Mail, Record
-from gateway.deadlines.worktime import parse_duration
+from gateway.deadlines.duration import parse_duration
 from gateway.errors import ArchiveError, ConfigError, NotFound
 from gateway.runtime.scheduler import Jobs
 from gateway.sources.base import FetchedMail

@@ -11,14 +11,15 @@ from hypothesis import strategies as st
 
 from gateway.deadlines.chase import (
     ChasePolicy,
-    Clock,
+    DeadlineClock,
     NoticeKind,
     RecordClock,
     due,
     plan,
     reminder_time,
 )
-from gateway.deadlines.worktime import DeadlinePolicy, WorkCalendar
+from gateway.deadlines.policy import DeadlinePolicy
+from gateway.deadlines.worktime import WorkCalendar
 from gateway.model import Urgency
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -42,7 +43,8 @@ def record(opened: str, urgency: Urgency, **kw) -> RecordClock:
 
 
 def response_plan(state: RecordClock, n: int = 5) -> list[tuple[NoticeKind, int, str]]:
-    notices = [x for x in plan(state, POLICY, CAL) if x.clock in (Clock.RESPONSE, Clock.OPENED)]
+    chased = (DeadlineClock.RESPONSE, DeadlineClock.OPENED)
+    notices = [x for x in plan(state, POLICY, CAL) if x.clock in chased]
     return [(x.kind, x.seq, f"{x.due_at.astimezone(TZ):%Y-%m-%d %H:%M}") for x in notices[:n]]
 
 
@@ -104,14 +106,14 @@ def test_resolution_is_chased_alongside_the_response():
     state = record("2026-11-23T10:00", Urgency.NORMAL,
                    resolution_due=at("2026-12-07T10:00"))
     clocks = {x.clock for x in plan(state, POLICY, CAL)}
-    assert clocks == {Clock.RESPONSE, Clock.RESOLUTION}
+    assert clocks == {DeadlineClock.RESPONSE, DeadlineClock.RESOLUTION}
 
 
 @pytest.mark.parametrize(
     ("kw", "clocks"),
     [
-        ({}, {Clock.RESPONSE, Clock.RESOLUTION}),
-        ({"responded_at": at("2026-11-24T10:00")}, {Clock.RESOLUTION}),
+        ({}, {DeadlineClock.RESPONSE, DeadlineClock.RESOLUTION}),
+        ({"responded_at": at("2026-11-24T10:00")}, {DeadlineClock.RESOLUTION}),
         ({"resolved_at": at("2026-11-24T10:00")}, set()),
         ({"responded_at": at("2026-11-24T10:00"), "resolved_at": at("2026-11-25T10:00")}, set()),
     ],
@@ -183,7 +185,7 @@ def test_each_deadlines_notices_come_in_time_order(opened, urgency):
     state = RecordClock("NX-2026-009", urgency, opened,
                         DEADLINES.deadline(opened, urgency, "response", CAL).at,
                         DEADLINES.deadline(opened, urgency, "resolution", CAL).at)
-    for clock in Clock:
+    for clock in DeadlineClock:
         times = [n.due_at for n in plan(state, POLICY, CAL) if n.clock is clock][:8]
         assert times == sorted(times)
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
 
 from gateway.config import load_settings
+from gateway.deadlines.duration import Duration, Unit
 from gateway.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,3 +98,41 @@ def test_unset_password_variable_names_the_key(tmp_path):
 def test_empty_processed_folder_means_flag_only(tmp_path):
     settings = load_settings(_write(tmp_path, "[mailbox]\nprocessed_folder = ''\n"))
     assert settings.mailbox.processed_folder is None
+
+
+def test_durations_are_read_once_at_load_into_typed_values(tmp_path):
+    path = _write(tmp_path, "[loop]\nclose_after = '3个工作日'\n[archive]\ndelay = '8 working hours'\n"
+                            "[chase.cadence]\nurgent = '2 hours'\n")
+    settings = load_settings(path)
+    assert settings.loop.close_after == Duration(3, Unit.WORKING_DAYS)
+    assert settings.archive.delay == Duration(8, Unit.WORKING_HOURS)
+    assert settings.chase.cadence == {"urgent": Duration(2, Unit.CLOCK_HOURS)}
+    defaults = load_settings(None)
+    assert defaults.loop.close_after == Duration(5, Unit.WORKING_DAYS)
+    assert defaults.archive.delay == Duration(2, Unit.WORKING_DAYS)
+
+
+def test_a_wrong_cadence_names_its_urgency(tmp_path):
+    with pytest.raises(ConfigError, match=r"chase\.cadence\.urgent: cannot read 'soon'"):
+        load_settings(_write(tmp_path, "[chase.cadence]\nurgent = 'soon'\n"))
+
+
+def test_auto_reply_cap_is_read_from_its_section(tmp_path):
+    settings = load_settings(_write(tmp_path, "[auto_reply]\nlimit = 2\nwindow_minutes = 30\n"))
+    assert (settings.auto_reply.limit, settings.auto_reply.window_minutes) == (2, 30)
+
+
+def test_the_old_loops_section_still_works_with_a_one_line_warning(tmp_path, caplog):
+    path = _write(tmp_path, "[loops]\nauto_reply_limit = 2\nauto_reply_window_minutes = 30\n")
+    with caplog.at_level(logging.WARNING, logger="gateway.config"):
+        settings = load_settings(path)
+    assert (settings.auto_reply.limit, settings.auto_reply.window_minutes) == (2, 30)
+    [warning] = [r.getMessage() for r in caplog.records if r.name == "gateway.config"]
+    assert "[loops] is deprecated: rename it [auto_reply]" in warning and "\n" not in warning
+    assert str(path) in warning
+
+
+def test_loops_beside_auto_reply_is_refused(tmp_path):
+    path = _write(tmp_path, "[loops]\nauto_reply_limit = 2\n[auto_reply]\nlimit = 3\n")
+    with pytest.raises(ConfigError, match="loops: replaced by \\[auto_reply\\]"):
+        load_settings(path)

@@ -40,9 +40,9 @@ def test_faults_come_from_the_environment_only(tmp_path, monkeypatch):
     config = tmp_path / "gateway.toml"
     config.write_text('faults = "after_commit:1"\n', encoding="utf-8")
     monkeypatch.delenv("GATEWAY_FAULTS", raising=False)
-    assert load_settings(config).fault_rules == ()
+    assert load_settings(config).faults == ()
     monkeypatch.setenv("GATEWAY_FAULTS", "after_move:2")
-    assert load_settings(config).fault_rules == (FaultRule("after_move", nth=2),)
+    assert load_settings(config).faults == (FaultRule("after_move", nth=2),)
     monkeypatch.setenv("GATEWAY_FAULTS", "after_nothing:2")
     with pytest.raises(ConfigError, match="faults: unknown fault point"):
         load_settings(config)

@@ -9,8 +9,10 @@ import time
 import pytest
 
 from gateway.errors import ConfigError, MailboxError
-from gateway.sources.base import Checkpoint, Outcome
-from gateway.sources.imap import ImapSettings, ImapSource, _uid_set
+from gateway.sources.base import Checkpoint, Settlement
+from gateway.sources.imap import ImapSource
+from gateway.sources.imap_protocol import compact_uid_set
+from gateway.sources.imap_settings import ImapSettings
 
 SEEN = b"\\Seen"
 
@@ -81,7 +83,7 @@ def inspect(imap_account):
 
 
 def processed_all(mails) -> list:
-    return [(mail, Outcome.PROCESSED) for mail in mails]
+    return [(mail, Settlement.PROCESSED) for mail in mails]
 
 
 # --- settings (no server) -----------------------------------------------------------------------
@@ -98,7 +100,7 @@ def test_settings_refuse_an_unknown_tls_mode_instead_of_falling_back_to_plaintex
 
 
 def test_uid_sets_are_compacted_into_ranges():
-    assert _uid_set([7, 1, 2, 3, 9, 10, 3]) == "1:3,7,9:10"
+    assert compact_uid_set([7, 1, 2, 3, 9, 10, 3]) == "1:3,7,9:10"
 
 
 # --- against Dovecot ----------------------------------------------------------------------------
@@ -225,7 +227,7 @@ def test_quarantined_mail_goes_to_the_quarantine_folder(make_source, imap_append
     source = make_source()
     first, second = source.fetch()
 
-    source.settle([(first, Outcome.PROCESSED), (second, Outcome.QUARANTINED)])
+    source.settle([(first, Settlement.PROCESSED), (second, Settlement.QUARANTINED)])
 
     assert (first.uid, second.uid) == (kept, odd)
     assert inspect.uids_in("INBOX") == []

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from gateway.config import load_settings
-from gateway.deadlines.worktime import Duration, Unit
+from gateway.deadlines.duration import Duration, Unit
 from gateway.errors import ConfigError
-from gateway.usecases.services import LoopPolicy
+from gateway.usecases.services import ClosedLoopPolicy
 
 
 def test_defaults_wait_five_working_days_and_read_no_authentication_results():
-    policy = LoopPolicy.from_settings(load_settings(None))
+    policy = ClosedLoopPolicy.from_settings(load_settings(None))
     assert policy.close_after == Duration(5, Unit.WORKING_DAYS)
     assert (policy.note_tag, policy.trusted_authserv_id) == ("note", None)
 
@@ -21,7 +21,7 @@ def test_settings_reach_the_policy():
         "loop": {"close_after": "3个工作日", "note_tag": "Internal"},
         "gateway": {"trusted_authserv_id": "mx.corp.example"},
     })
-    policy = LoopPolicy.from_settings(settings)
+    policy = ClosedLoopPolicy.from_settings(settings)
     assert policy.close_after == Duration(3, Unit.WORKING_DAYS)
     assert (policy.note_tag, policy.trusted_authserv_id) == ("internal", "mx.corp.example")
 

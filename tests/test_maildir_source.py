@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gateway.errors import MailboxError
-from gateway.sources.base import Outcome
+from gateway.sources.base import Settlement
 from gateway.sources.maildir import MaildirSource, with_flag
 
 
@@ -84,7 +84,7 @@ def test_settle_files_processed_and_quarantined_mail_in_subfolders(source, root)
     deliver(root, "2.M1.host:2,F", make_mail(2), part="cur")
     kept, odd = source.fetch()
 
-    source.settle([(kept, Outcome.PROCESSED), (odd, Outcome.QUARANTINED)])
+    source.settle([(kept, Settlement.PROCESSED), (odd, Settlement.QUARANTINED)])
 
     assert files_in(root / "new") == files_in(root / "cur") == []
     assert files_in(root / ".Processed" / "cur") == ["1.M1.host:2,S"]
@@ -104,7 +104,7 @@ def test_mail_moved_to_cur_by_a_mail_client_after_fetch_is_still_filed(source, r
     [mail] = source.fetch()
     delivered.rename(root / "cur" / "1.M1.host:2,S")
 
-    source.settle([(mail, Outcome.PROCESSED)])
+    source.settle([(mail, Settlement.PROCESSED)])
 
     assert files_in(root / ".Processed" / "cur") == ["1.M1.host:2,S"]
     assert files_in(root / "cur") == []
@@ -114,7 +114,7 @@ def test_settling_a_mail_that_vanished_is_harmless(source, root):
     delivered = deliver(root, "1.M1.host", make_mail(1))
     [mail] = source.fetch()
     delivered.unlink()
-    source.settle([(mail, Outcome.PROCESSED)])
+    source.settle([(mail, Settlement.PROCESSED)])
     assert files_in(root / ".Processed" / "cur") == []
 
 

@@ -78,10 +78,10 @@ def test_permanent_refusal_dead_letters_and_tells_the_admin_once(gateway, clock,
     gateway.flush()
     clock.advance(hours=2)
     gateway.flush()
-    notices = [m for m in smtp_capture.messages if m.rcpt_tos == (ADMIN,)]
-    assert len(notices) == 2 and len(smtp_capture.messages) == 2
-    assert all("投递失败" in m.message["Subject"] for m in notices)
-    assert "550" in notices[0].message.get_body(("plain",)).get_content()
+    to_admin = [m for m in smtp_capture.messages if m.rcpt_tos == (ADMIN,)]
+    assert len(to_admin) == 2 and len(smtp_capture.messages) == 2
+    assert all("投递失败" in m.message["Subject"] for m in to_admin)
+    assert "550" in to_admin[0].message.get_body(("plain",)).get_content()
 
 
 def test_a_refused_recipient_leaves_the_mail_to_the_others(gateway, clock, smtp_capture):
@@ -103,7 +103,7 @@ def test_all_recipients_refused_is_a_dead_letter(gateway, clock, smtp_capture):
     assert len(result.dead) == 1 and not result.sent
     [row] = [r for r in outbox_rows(gateway) if r.status == "dead"]
     assert "gone@corp.example: 550" in row.last_error and "left@corp.example: 550" in row.last_error
-    assert len(gateway.flush().sent) == 1  # the admin's notice of the dead letter
+    assert len(gateway.flush().sent) == 1  # the admin's mail about the dead letter
     assert [m.rcpt_tos for m in smtp_capture.wait_for(1)] == [(ADMIN,)]
 
 
@@ -119,7 +119,7 @@ def test_a_relay_without_8bitmime_dead_letters_8bit_mail_with_the_setting_to_cha
     assert "8BITMIME" in dead.last_error and "eight_bit = false" in dead.last_error
 
 
-def test_a_dead_admin_notice_tells_nobody_again(gateway, clock, smtp_capture):
+def test_a_dead_mail_to_the_admin_tells_nobody_again(gateway, clock, smtp_capture):
     gateway.ingest(_fetched(gbk_mail()))
     smtp_capture.respond_with(550)
     for _ in range(4):
@@ -128,7 +128,7 @@ def test_a_dead_admin_notice_tells_nobody_again(gateway, clock, smtp_capture):
     rows = outbox_rows(gateway)
     with gateway.sessions() as session:
         kinds = [session.get(Mail, r.mail_id).kind for r in rows]
-    assert kinds.count(DEAD_LETTER_KIND) == 2  # one per dead original, none about notices
+    assert kinds.count(DEAD_LETTER_KIND) == 2  # one per dead original, none about mail to the admin
     assert {r.status for r in rows} == {"dead"}
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import time
 from datetime import UTC, datetime, timedelta, timezone
 from email import message_from_bytes
 from email.header import decode_header, make_header
@@ -738,17 +737,3 @@ def test_any_file_name_stays_in_its_parameter_and_reads_back(echo, name):
     assert part.get_filename() == unquote(clean(name) or "attachment")
     assert all(line.isascii() and len(line) <= 78 for line in out.raw.split(b"\r\n"))
 
-
-# -- speed --------------------------------------------------------------------------------
-
-
-def test_render_is_fast_enough_for_300_mails_a_second(renderer):
-    context, rounds = sample_context(), 200
-    start = time.perf_counter()
-    for _ in range(rounds):
-        renderer.render("ack", to=STAFF, context=context, reply_to=inbound(), now=NOW)
-        renderer.render("notify", to=STAFF, context=context, reply_to=inbound(), now=NOW,
-                        attach_original=UTF8_ORIGINAL)
-    per_mail = (time.perf_counter() - start) / rounds
-    # Both answers for one mail in well under 1/300 s leaves the rest for parsing and storing.
-    assert per_mail < 1 / 300

@@ -11,16 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.deadlines.worktime import (
-    BusinessHours,
-    Deadline,
-    DeadlinePolicy,
-    Duration,
-    Unit,
-    WorkCalendar,
-    parse_duration,
-)
-from gateway.model import Urgency
+from gateway.deadlines.duration import Duration, Unit
+from gateway.deadlines.worktime import BusinessHours, Deadline, WorkCalendar
 
 TZ = ZoneInfo("Asia/Shanghai")
 LUNCH = BusinessHours(time(9), time(18), (time(12), time(13)))
@@ -285,132 +277,6 @@ def test_business_hours_reject_an_impossible_day():
         BusinessHours(time(18), time(9))
     with pytest.raises(ValueError, match="lunch"):
         BusinessHours(time(9), time(18), (time(8), time(10)))
-
-
-# -- durations ---------------------------------------------------------------------------
-
-@pytest.mark.parametrize(
-    ("text", "amount", "unit"),
-    [
-        ("3 working days", 3, D),
-        ("1 working day", 1, D),
-        ("  10   Working  Days ", 10, D),
-        ("2 business days", 2, D),
-        ("8 working hours", 8, WH),
-        ("1.5 working hours", 1.5, WH),
-        ("24 hours", 24, CH),
-        ("1 hour", 1, CH),
-        ("4 clock hours", 4, CH),
-        ("4h", 4, CH),
-        ("30 minutes", 0.5, CH),
-        ("90 min", 1.5, CH),
-        ("3个工作日", 3, D),
-        ("3 个工作日", 3, D),
-        ("２個工作日", 2, D),  # full-width digit, Traditional
-        ("4工作小时", 4, WH),
-        ("4个工作小时", 4, WH),
-        ("24小时", 24, CH),
-        ("24小時", 24, CH),
-        ("30分钟", 0.5, CH),
-        ("immediately", 0, CH),
-        ("立即", 0, CH),
-    ],
-)
-def test_parse_duration(text, amount, unit):
-    assert parse_duration(text) == Duration(amount, unit)
-
-
-@pytest.mark.parametrize(
-    "text", ["", "3", "working days", "2 fortnights", "-1 hours", "three days", "1.5 working days"]
-)
-def test_parse_duration_rejects_what_it_cannot_read(text):
-    with pytest.raises(ValueError, match=r"cannot read|whole number"):
-        parse_duration(text)
-
-
-@pytest.mark.parametrize(
-    ("duration", "english", "chinese"),
-    [
-        (Duration(3, D), "3 working days", "3个工作日"),
-        (Duration(1, D), "1 working day", "1个工作日"),
-        (Duration(8, WH), "8 working hours", "8工作小时"),
-        (Duration(1.5, WH), "1.5 working hours", "1.5工作小时"),
-        (Duration(24, CH), "24 hours", "24小时"),
-        (Duration(1, CH), "1 hour", "1小时"),
-    ],
-)
-def test_durations_print_in_words_that_parse_back(duration, english, chinese):
-    assert (str(duration), duration.zh) == (english, chinese)
-    assert parse_duration(english) == parse_duration(chinese) == duration
-
-
-@pytest.mark.parametrize(
-    ("amount", "unit"), [(-1, WH), (float("nan"), CH), (float("inf"), WH), (1.5, D), (True, D)]
-)
-def test_duration_refuses_meaningless_amounts(amount, unit):
-    with pytest.raises(ValueError):
-        Duration(amount, unit)
-
-
-# -- policy ------------------------------------------------------------------------------
-
-DEFAULTS = {
-    (Urgency.NORMAL, "response"): Duration(3, D),
-    (Urgency.URGENT, "response"): Duration(24, CH),
-    (Urgency.CRITICAL, "response"): Duration(4, CH),
-    (Urgency.NORMAL, "resolution"): Duration(10, D),
-    (Urgency.URGENT, "resolution"): Duration(3, D),
-    (Urgency.CRITICAL, "resolution"): Duration(1, D),
-}
-
-
-def test_default_policy_follows_the_seeds():
-    assert dict(DeadlinePolicy.default()) == DEFAULTS
-    assert dict(DeadlinePolicy.from_mapping({})) == DEFAULTS
-
-
-def test_from_mapping_merges_over_the_defaults():
-    policy = DeadlinePolicy.from_mapping(
-        {"urgent": {"response": "8 working hours"}, "Normal": {"resolution": "5个工作日"}}
-    )
-    assert policy[(Urgency.URGENT, "response")] == Duration(8, WH)
-    assert policy[(Urgency.NORMAL, "resolution")] == Duration(5, D)
-    assert policy[(Urgency.CRITICAL, "response")] == Duration(4, CH)
-
-
-def test_with_overrides_returns_a_new_policy_and_leaves_the_old_alone():
-    base = DeadlinePolicy.default()
-    changed = base.with_overrides({"critical": {"resolution": "2 working days"}})
-    assert changed[(Urgency.CRITICAL, "resolution")] == Duration(2, D)
-    assert base == DeadlinePolicy.default()
-
-
-@pytest.mark.parametrize(
-    ("mapping", "message"),
-    [
-        ({"urgent": {"response": "2 fortnights"}},
-         "deadlines.urgent.response: cannot read '2 fortnights'"),
-        ({"urgent": {"response": "1.5 working days"}}, "deadlines.urgent.response: .*whole"),
-        ({"asap": {"response": "1 hour"}}, "deadlines.asap: unknown urgency"),
-        ({"urgent": {"reply": "1 hour"}}, "deadlines.urgent.reply: unknown kind"),
-        ({"urgent": "1 hour"}, "deadlines.urgent: expected a table"),
-    ],
-)
-def test_from_mapping_errors_name_the_key(mapping, message):
-    with pytest.raises(ValueError, match=message):
-        DeadlinePolicy.from_mapping(mapping)
-
-
-def test_policy_deadline_applies_the_duration_on_the_calendar():
-    policy = DeadlinePolicy.default()
-    start = at("2025-01-27T10:00")
-    assert policy.deadline(start, Urgency.NORMAL, "response", PLAIN).at == at("2025-02-07T10:00")
-    assert policy.deadline(start, Urgency.URGENT, "response", PLAIN).at == at("2025-01-28T10:00")
-    assert policy.deadline(start, Urgency.CRITICAL, "resolution", PLAIN).at == at(
-        "2025-02-05T10:00"
-    )
-    with pytest.raises(ValueError, match="unknown deadline kind"):
-        policy.deadline(start, Urgency.NORMAL, "approval", PLAIN)
 
 
 # -- properties --------------------------------------------------------------------------

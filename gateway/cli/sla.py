@@ -10,8 +10,9 @@ from typing import Any
 from sqlalchemy import select
 
 from gateway.db.models import Record, SentNotice
-from gateway.deadlines.chase import Clock, plan
-from gateway.deadlines.worktime import KINDS, Deadline
+from gateway.deadlines.chase import DeadlineClock, plan
+from gateway.deadlines.policy import KINDS, record_deadlines
+from gateway.deadlines.worktime import Deadline
 from gateway.errors import NotFound, UsageError
 from gateway.model import Urgency
 from gateway.usecases.chasing import (
@@ -88,16 +89,14 @@ def due_rows(gateway, now: datetime) -> list[dict[str, Any]]:
 
 
 def _explain(gateway, record_id: str) -> int:
-    from gateway.usecases.chasing import deadlines
-
     services = gateway.services
     with gateway.sessions() as session:
         record = session.get(Record, record_id.upper())
         if record is None:
             raise NotFound(f"no record {record_id}")
         urgency = Urgency(record.urgency)
-        response, resolution = deadlines(record.created_at, urgency, services.policy,
-                                         services.calendar, record.deadline_overrides)
+        response, resolution = record_deadlines(record.created_at, urgency, services.policy,
+                                                services.calendar, record.deadline_overrides)
         sent = {n.key: n for n in session.scalars(
             select(SentNotice).where(SentNotice.record_id == record.id))}
         print(f"{record.id} {urgency.label} {record.department}: {record.title}")
@@ -119,7 +118,7 @@ def _explain(gateway, record_id: str) -> int:
             seq = f" #{notice.seq}" if notice.seq else ""
             print(f"  {at:%Y-%m-%d %H:%M}  {CLOCK_LABELS[notice.clock]}{KIND_LABELS[notice.kind]}"
                   f"{seq}  {state}")
-            if not done and notice.clock is not Clock.OPENED and notice.seq >= 3:
+            if not done and notice.clock is not DeadlineClock.OPENED and notice.seq >= 3:
                 break  # the rest of the cadence follows the same rhythm
     return 0
 

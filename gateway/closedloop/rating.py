@@ -1,4 +1,4 @@
-"""The originator's satisfaction rating (发起人满意度, 1–5) read off a reply, with the comment kept."""
+"""The originator's rating (发起人满意度, 1–5) read off a reply, with the comment kept."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Who a reply is from as far as the loop cares: staff, or an outside party, and whether it is forged.
+"""Who a reply is from as far as the loop cares: staff or an outside party, and whether forged.
 
 Staff is a sender on an internal domain or in the department directory whose mail the
 receiving MTA did not find failing DKIM, SPF or DMARC. Authentication-Results count only
@@ -39,7 +39,9 @@ class AuthResults:
 
 
 @dataclass(frozen=True, slots=True)
-class Verdict:
+class TrustAssessment:
+    """Whether a sender speaks as staff, whether the claim looks forged, and why."""
+
     role: Role
     suspicious: bool  # claims to be internal but failed authentication
     reason: str
@@ -77,22 +79,23 @@ def assess(
     listed_internal: bool,
     auth_results: Sequence[str],
     trusted_authserv_id: str | None,
-) -> Verdict:
+) -> TrustAssessment:
     """Whether `addr` speaks as staff; `listed_internal` is the domain/directory answer."""
     if not listed_internal:
-        return Verdict(Role.EXTERNAL, False, f"{addr or '(无发件人)'} 不是内部地址")
+        return TrustAssessment(Role.EXTERNAL, False, f"{addr or '(无发件人)'} 不是内部地址")
     if not trusted_authserv_id:
-        return Verdict(Role.STAFF, False, f"{addr} 是内部地址 (未配置认证结果检查)")
+        return TrustAssessment(Role.STAFF, False, f"{addr} 是内部地址 (未配置认证结果检查)")
     trusted = [parsed for value in auth_results
                if (parsed := parse_auth_results(value)) is not None
                and parsed.authserv_id == trusted_authserv_id.lower()]
     if not trusted:
-        return Verdict(Role.STAFF, False, f"{addr} 是内部地址 (无 {trusted_authserv_id} 的认证结果)")
+        return TrustAssessment(Role.STAFF, False,
+                               f"{addr} 是内部地址 (无 {trusted_authserv_id} 的认证结果)")
     failed = tuple(dict.fromkeys(m for parsed in trusted for m in parsed.failed()))
     if failed:
-        return Verdict(
+        return TrustAssessment(
             Role.EXTERNAL, True,
             f"{addr} 自称内部地址, 但 {trusted_authserv_id} 认证失败: "
             + ", ".join(f"{m}=fail" for m in failed),
         )
-    return Verdict(Role.STAFF, False, f"{addr} 是内部地址, 认证通过")
+    return TrustAssessment(Role.STAFF, False, f"{addr} 是内部地址, 认证通过")

@@ -1,0 +1,1 @@
+"""Deadlines in Chinese working time: durations, the calendar, the policy, chasing plans."""

@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
 
-from gateway.deadlines.worktime import Duration, Unit, WorkCalendar, parse_duration
+from gateway.deadlines.duration import Duration, Unit, parse_duration
+from gateway.deadlines.worktime import WorkCalendar
 from gateway.model import Urgency
 
 
@@ -25,8 +26,8 @@ class NoticeKind(StrEnum):
     FOLLOW_UP = "follow_up"  # still nothing after the breach, at the urgency's cadence
 
 
-class Clock(StrEnum):
-    """Which deadline a notice chases."""
+class DeadlineClock(StrEnum):
+    """Which deadline clock a notice chases: the opening (特急), the response or the resolution."""
 
     OPENED = "opened"
     RESPONSE = "response"
@@ -77,20 +78,20 @@ class RecordClock:
     responded_at: datetime | None = None
     resolved_at: datetime | None = None
 
-    def running(self) -> tuple[tuple[Clock, datetime], ...]:
+    def running(self) -> tuple[tuple[DeadlineClock, datetime], ...]:
         """The deadlines still being chased: response until answered, resolution until done."""
         out = []
         if self.response_due and not self.responded_at and not self.resolved_at:
-            out.append((Clock.RESPONSE, self.response_due))
+            out.append((DeadlineClock.RESPONSE, self.response_due))
         if self.resolution_due and not self.resolved_at:
-            out.append((Clock.RESOLUTION, self.resolution_due))
+            out.append((DeadlineClock.RESOLUTION, self.resolution_due))
         return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)
 class Notice:
     kind: NoticeKind
-    clock: Clock
+    clock: DeadlineClock
     seq: int  # n for the nth follow-up; 0 otherwise
     due_at: datetime  # when it is to be sent (after waiting out quiet hours)
     deadline: datetime  # the deadline it chases (the opening time for CRITICAL)
@@ -99,10 +100,6 @@ class Notice:
     def key(self) -> str:
         """Stable across runs; a deadline moved by a re-grade gets fresh keys."""
         return f"{self.clock}:{self.kind}:{self.seq}:{self.deadline.timestamp():.0f}"
-
-    @property
-    def to_head(self) -> bool:
-        return self.kind is not NoticeKind.REMINDER
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +126,7 @@ def _plans(
             return calendar.next_working_start(at)
         return at
 
-    def series(clock: Clock, deadline: datetime) -> Iterator[Notice]:
+    def series(clock: DeadlineClock, deadline: datetime) -> Iterator[Notice]:
         remind = reminder_time(state.opened_at, deadline, policy.remind_at, calendar)
         if remind is not None:
             yield Notice(NoticeKind.REMINDER, clock, 0, when(remind), deadline)
@@ -141,7 +138,8 @@ def _plans(
 
     plans: list[Iterator[Notice]] = []
     if state.urgency is Urgency.CRITICAL:
-        opened = Notice(NoticeKind.CRITICAL, Clock.OPENED, 0, state.opened_at, state.opened_at)
+        opened = Notice(NoticeKind.CRITICAL, DeadlineClock.OPENED, 0, state.opened_at,
+                        state.opened_at)
         plans.append(iter((opened,)))
     plans.extend(series(clock, deadline) for clock, deadline in state.running())
     return plans

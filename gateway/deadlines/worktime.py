@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import math
-import re
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from enum import StrEnum
-from types import MappingProxyType
 
 import chinese_calendar
 import holidays
 from chinese_calendar.constants import Holiday
 
-from gateway.model import Urgency
+from gateway.deadlines.duration import Duration, Unit
 
 # A calendar with no working day in this many consecutive days is misconfigured; stop
 # instead of looping forever.
@@ -55,85 +50,6 @@ class BusinessHours:
         a, b = self.lunch
         return tuple((s, e) for s, e in ((self.start, a), (b, self.end)) if s < e)
 
-
-class Unit(StrEnum):
-    WORKING_DAYS = "working_days"
-    WORKING_HOURS = "working_hours"
-    CLOCK_HOURS = "clock_hours"
-
-
-# (singular, plural) for str(Duration), and the Chinese form; both must parse back.
-_UNIT_NAMES: dict[Unit, tuple[str, str, str]] = {
-    Unit.WORKING_DAYS: ("working day", "working days", "个工作日"),
-    Unit.WORKING_HOURS: ("working hour", "working hours", "工作小时"),
-    Unit.CLOCK_HOURS: ("hour", "hours", "小时"),
-}
-
-# Unit words as people write them in config, keyed after NFKC, lower-case, single spaces.
-# The factor converts the written amount to the unit (minutes are clock hours / 60).
-_UNIT_WORDS: dict[str, tuple[Unit, int]] = {
-    word: (unit, per)
-    for unit, per, words in (
-        (Unit.WORKING_DAYS, 1, "working day|working days|workday|workdays"),
-        (Unit.WORKING_DAYS, 1, "business day|business days"),
-        (Unit.WORKING_DAYS, 1, "工作日|个工作日|個工作日|工作天|个工作天|個工作天"),
-        (Unit.WORKING_HOURS, 1, "working hour|working hours|business hour|business hours"),
-        (Unit.WORKING_HOURS, 1, "工作小时|个工作小时|工作小時|個工作小時|工时|工時"),
-        (Unit.CLOCK_HOURS, 1, "hour|hours|clock hour|clock hours|h|hr|hrs"),
-        (Unit.CLOCK_HOURS, 1, "小时|个小时|小時|個小時|钟头|个钟头|鐘頭|個鐘頭"),
-        (Unit.CLOCK_HOURS, 60, "minute|minutes|min|mins|分钟|分鐘"),
-    )
-    for word in words.split("|")
-}
-
-# The seeds' "immediately" (特急 feedback, DOMAIN.md) is a zero-length deadline.
-_IMMEDIATELY = frozenset({"immediately", "now", "立即", "立刻", "马上", "馬上"})
-
-_DURATION_RE = re.compile(r"(?P<amount>\d+(?:\.\d+)?)\s*(?P<unit>\D.*)")
-
-
-@dataclass(frozen=True, slots=True)
-class Duration:
-    amount: float | int
-    unit: Unit
-
-    def __post_init__(self) -> None:
-        a = self.amount
-        if isinstance(a, bool) or not isinstance(a, int | float) or not math.isfinite(a) or a < 0:
-            raise ValueError(f"duration amount must be a number ≥ 0, not {a!r}")
-        if self.unit is Unit.WORKING_DAYS and a != int(a):
-            raise ValueError(f"working days must be a whole number, not {a!r}")
-        object.__setattr__(self, "unit", Unit(self.unit))
-
-    def __str__(self) -> str:
-        one, many, _ = _UNIT_NAMES[self.unit]
-        return f"{_number(self.amount)} {one if self.amount == 1 else many}"
-
-    @property
-    def zh(self) -> str:
-        """The Chinese form for mail text, e.g. 3个工作日."""
-        return f"{_number(self.amount)}{_UNIT_NAMES[self.unit][2]}"
-
-
-def _number(amount: float) -> str:
-    return str(int(amount)) if amount == int(amount) else f"{amount:g}"
-
-
-def parse_duration(text: str) -> Duration:
-    """Read "3 working days", "8 working hours", "24 hours", "30 minutes", "3个工作日", "24小时"."""
-    norm = " ".join(unicodedata.normalize("NFKC", str(text)).lower().split())
-    if norm in _IMMEDIATELY:
-        return Duration(0, Unit.CLOCK_HOURS)
-    m = _DURATION_RE.fullmatch(norm)
-    found = _UNIT_WORDS.get(m["unit"].strip()) if m else None
-    if m is None or found is None:
-        raise ValueError(
-            f"cannot read {text!r} as a duration; write e.g. '3 working days', "
-            "'8 working hours', '24 hours', '30 minutes', '3个工作日' or '24小时'"
-        )
-    unit, per = found
-    amount = float(m["amount"]) / per
-    return Duration(int(amount) if amount == int(amount) else amount, unit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,94 +254,3 @@ class WorkCalendar:
 
     def _days_off(self, first: date, last: date) -> tuple[tuple[date, str], ...]:
         return tuple((d, why) for d in _dates(first, last) if (why := self.why(d)) is not None)
-
-
-KINDS = ("response", "resolution")
-
-_DEFAULTS: dict[tuple[Urgency, str], str] = {
-    (Urgency.NORMAL, "response"): "3 working days",
-    (Urgency.URGENT, "response"): "24 hours",
-    (Urgency.CRITICAL, "response"): "4 hours",
-    (Urgency.NORMAL, "resolution"): "10 working days",
-    (Urgency.URGENT, "resolution"): "3 working days",
-    (Urgency.CRITICAL, "resolution"): "1 working day",
-}
-
-
-@dataclass(frozen=True)
-class DeadlinePolicy(Mapping[tuple[Urgency, str], Duration]):
-    """How long each (urgency, kind) may take. The defaults (DOMAIN.md, seed 002):
-
-    | urgency  | response       | resolution      |
-    |----------|----------------|-----------------|
-    | normal   | 3 working days | 10 working days |
-    | urgent   | 24 clock hours | 3 working days  |
-    | critical | 4 clock hours  | 1 working day   |
-    """
-
-    table: Mapping[tuple[Urgency, str], Duration] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        missing = [f"{u}.{k}" for u in Urgency for k in KINDS if (u, k) not in self.table]
-        if missing:
-            raise ValueError(f"deadline policy lacks {', '.join(missing)}")
-        object.__setattr__(self, "table", MappingProxyType(dict(self.table)))
-
-    def __getitem__(self, key: tuple[Urgency, str]) -> Duration:
-        return self.table[key]
-
-    def __iter__(self) -> Iterator[tuple[Urgency, str]]:
-        return iter(self.table)
-
-    def __len__(self) -> int:
-        return len(self.table)
-
-    __hash__ = None  # type: ignore[assignment]  # holds a mapping
-
-    @classmethod
-    def default(cls) -> DeadlinePolicy:
-        return cls({key: parse_duration(text) for key, text in _DEFAULTS.items()})
-
-    @classmethod
-    def from_mapping(cls, m: Mapping[str, Mapping[str, str]] | None) -> DeadlinePolicy:
-        """Config's [deadlines] table ({"urgent": {"response": "8 hours"}}) over the defaults."""
-        return cls.default().with_overrides(m)
-
-    def with_overrides(
-        self, m: Mapping[str, Mapping[str, str]] | None, where: str = "deadlines"
-    ) -> DeadlinePolicy:
-        """A new policy with `m` merged over this one; errors name the offending key."""
-        table = dict(self.table)
-        for u_key, inner in (m or {}).items():
-            urgency = _urgency(u_key, where)
-            if not isinstance(inner, Mapping):
-                # A config error, which the loader reports as ValueError like the others.
-                raise ValueError(  # noqa: TRY004
-                    f"{where}.{u_key}: expected a table with response/resolution"
-                )
-            for kind, text in inner.items():
-                name = str(kind).strip().lower()
-                if name not in KINDS:
-                    raise ValueError(
-                        f"{where}.{u_key}.{kind}: unknown kind; expected {' or '.join(KINDS)}"
-                    )
-                try:
-                    table[(urgency, name)] = parse_duration(text)
-                except ValueError as e:
-                    raise ValueError(f"{where}.{u_key}.{kind}: {e}") from None
-        return DeadlinePolicy(table)
-
-    def deadline(
-        self, start: datetime, urgency: Urgency, kind: str, calendar: WorkCalendar
-    ) -> Deadline:
-        if kind not in KINDS:
-            raise ValueError(f"unknown deadline kind {kind!r}; expected {' or '.join(KINDS)}")
-        return calendar.add(start, self[(Urgency(urgency), kind)])
-
-
-def _urgency(key: object, where: str) -> Urgency:
-    try:
-        return Urgency(str(key).strip().lower())
-    except ValueError:
-        known = ", ".join(u.value for u in Urgency)
-        raise ValueError(f"{where}.{key}: unknown urgency; expected one of {known}") from None

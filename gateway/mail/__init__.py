@@ -1,0 +1,1 @@
+"""Reading inbound mail: raw bytes to InboundMail, charsets, subject tags, quoted history."""

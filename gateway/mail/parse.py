@@ -1,4 +1,4 @@
-"""Raw mail bytes → InboundMail: headers, addresses, body text, attachments, automatic-mail signs."""
+"""Raw mail bytes → InboundMail: headers, addresses, body text, attachments, signs of robots."""
 
 from __future__ import annotations
 

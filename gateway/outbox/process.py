@@ -37,7 +37,7 @@ def run_sender(
     parent = os.getppid()
     _die_with_parent()
     configure(settings.logging)
-    # A whole gateway, for what sending may cause: a dead letter queues the admin's notice.
+    # A whole gateway, for what sending may cause: a dead letter queues a mail to the admin.
     gateway = Gateway(settings, migrate=False)
     gateway.write_turn = WriteTurn(writing)
     try:

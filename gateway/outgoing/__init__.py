@@ -1,0 +1,1 @@
+"""Outgoing mail: templates rendered into messages, and who may get an automatic answer."""

@@ -1,4 +1,4 @@
-"""Mail loops: whether an automatic answer may go to an address (RFC 3834, X-Loop, a cap)."""
+"""Auto-replies: whether an automatic answer may go to an address (RFC 3834, X-Loop, a cap)."""
 
 from __future__ import annotations
 
@@ -30,28 +30,31 @@ class AutoReplyCap:
 
 
 @dataclass(frozen=True, slots=True)
-class Verdict:
+class AutoReplyPermission:
+    """Whether an automatic answer may go out, and why."""
+
     allowed: bool
     reason: str  # why not, or why yes, for the log
 
 
-def verdict(mail: InboundMail, to_addr: str, identity: Identity, sent_recently: int,
-            cap: AutoReplyCap) -> Verdict:
+def may_answer(mail: InboundMail, to_addr: str, identity: Identity, sent_recently: int,
+               cap: AutoReplyCap) -> AutoReplyPermission:
     """Whether `mail` may get an automatic answer at `to_addr`; pure, the count passed in."""
     if not to_addr:
-        return Verdict(False, "no address to answer")
+        return AutoReplyPermission(False, "no address to answer")
     if mail.auto is not None:
-        return Verdict(False, f"automatic mail ({mail.auto_reason or mail.auto})")
+        return AutoReplyPermission(False, f"automatic mail ({mail.auto_reason or mail.auto})")
     if identity.is_own(mail) or to_addr in identity.own_addresses:
-        return Verdict(False, "mail from the gateway itself (address, Message-ID or X-Loop)")
+        return AutoReplyPermission(
+            False, "mail from the gateway itself (address, Message-ID or X-Loop)")
     local = to_addr.partition("@")[0]
     if (local in ROBOT_LOCAL_PARTS or local.startswith(ROBOT_PREFIXES)
             or local.endswith(ROBOT_SUFFIXES)):
-        return Verdict(False, f"{to_addr} is a robot or list address (RFC 3834)")
+        return AutoReplyPermission(False, f"{to_addr} is a robot or list address (RFC 3834)")
     if sent_recently >= cap.limit:
-        return Verdict(False, f"{sent_recently} automatic answers to {to_addr} within "
-                              f"{cap.window}; cap is {cap.limit}")
-    return Verdict(True, f"{sent_recently} of {cap.limit} automatic answers used")
+        return AutoReplyPermission(False, f"{sent_recently} automatic answers to {to_addr} "
+                                          f"within {cap.window}; cap is {cap.limit}")
+    return AutoReplyPermission(True, f"{sent_recently} of {cap.limit} automatic answers used")
 
 
 def sent_recently(session: Session, addr: str, now: datetime, cap: AutoReplyCap) -> int:
@@ -88,11 +91,11 @@ def count_recent(session: Session, addrs: Iterable[str], now: datetime, cap: Aut
 
 
 def admit(session: Session, mail: InboundMail, to_addr: str, identity: Identity,
-          cap: AutoReplyCap, now: datetime, kind: str) -> Verdict:
+          cap: AutoReplyCap, now: datetime, kind: str) -> AutoReplyPermission:
     """Decide, and when allowed count the answer in the caller's transaction (so restarts
     and crashes cannot reset the cap: the count commits with the queued mail or not at all)."""
     to_addr = to_addr.lower()
-    decided = verdict(mail, to_addr, identity, sent_recently(session, to_addr, now, cap), cap)
+    decided = may_answer(mail, to_addr, identity, sent_recently(session, to_addr, now, cap), cap)
     if decided.allowed:
         insert_later(session, AutoReply.__table__, {"addr": to_addr, "at": now, "kind": kind})
         session.info[_COUNTED][to_addr] += 1

@@ -118,7 +118,7 @@ def globs(value: Any) -> tuple[str, ...]:
 
 def deadlines(value: Any) -> dict[str, dict[str, str]]:
     """A rule's deadline overrides, shaped like config's [deadlines]: urgency → kind → duration."""
-    from gateway.deadlines.worktime import DeadlinePolicy
+    from gateway.deadlines.policy import DeadlinePolicy
 
     if not isinstance(value, dict):
         raise Invalid('expected a table such as { urgent = { response = "8 hours" } }')

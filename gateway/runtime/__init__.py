@@ -1,0 +1,1 @@
+"""The running gateway: settings assembled into services, the daemon, its jobs, health."""

@@ -14,7 +14,8 @@ from gateway.db import repo
 from gateway.db.engine import make_engine, make_sessionmaker, upgrade
 from gateway.db.writeturn import WriteTurn
 from gateway.deadlines.chase import ChasePolicy
-from gateway.deadlines.worktime import BusinessHours, DeadlinePolicy, WorkCalendar, parse_duration
+from gateway.deadlines.policy import DeadlinePolicy
+from gateway.deadlines.worktime import BusinessHours, WorkCalendar
 from gateway.errors import ConfigError
 from gateway.faults import FaultInjector
 from gateway.identity import Identity
@@ -28,7 +29,7 @@ from gateway.usecases import chasing
 from gateway.usecases.chasing import CheckResult
 from gateway.usecases.ingest import parse_fetched, process, store_many
 from gateway.usecases.reply import close_waiting
-from gateway.usecases.services import LoopPolicy, Result, Services
+from gateway.usecases.services import ClosedLoopPolicy, Result, Services
 
 if TYPE_CHECKING:
     from gateway.outbox.sender import FlushResult, OutboxSender
@@ -79,11 +80,11 @@ class Gateway:
             calendar=self.calendar,
             policy=make_deadline_policy(settings),
             identity=self.identity,
-            loop=LoopPolicy.from_settings(settings),
-            faults=faults or FaultInjector(settings.fault_rules),
+            loop=ClosedLoopPolicy.from_settings(settings),
+            faults=faults or FaultInjector(settings.faults),
             auto_reply_cap=AutoReplyCap(
-                settings.loops.auto_reply_limit,
-                timedelta(minutes=settings.loops.auto_reply_window_minutes),
+                settings.auto_reply.limit,
+                timedelta(minutes=settings.auto_reply.window_minutes),
             ),
             max_size=int(settings.mailbox.max_size_mb * 1024 * 1024),
         )
@@ -123,7 +124,7 @@ class Gateway:
                                enough=self.write_turn.wanted)
             for parsed, result in zip(pending, group):
                 results.append(result)
-                settled.append((parsed.fetched, result.action.outcome))
+                settled.append((parsed.fetched, result.action.settlement))
                 log.info("%s %s %s%s", parsed.fetched.key, result.action, result.record_id or "",
                          f" ({result.reason})" if result.reason else "")
             pending = pending[len(group):]
@@ -191,8 +192,7 @@ def make_deadline_policy(settings: Settings) -> DeadlinePolicy:
 
 def _chase_policy(settings: Settings) -> ChasePolicy:
     c = settings.chase
-    cadence = {**ChasePolicy().cadence,
-               **{Urgency(u): parse_duration(t) for u, t in c.cadence.items()}}
+    cadence = {**ChasePolicy().cadence, **{Urgency(u): d for u, d in c.cadence.items()}}
     return ChasePolicy(remind_at=c.remind_at, cadence=cadence, quiet_hours=c.quiet_hours,
                        max_follow_ups=c.max_follow_ups)
 

@@ -1,4 +1,4 @@
-"""The run loop: mailbox in the main process, outbox sender in its own, periodic jobs, clean stop."""
+"""The run loop: mailbox in the main process, outbox sender in its own, periodic jobs, clean end."""
 
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ class Daemon:
             self._stop_sender()
             log.info("gateway stopped")
 
-    # -- the outbox sender process (outbox_runner.py) -------------------------------------
+    # -- the outbox sender process (outbox/process.py) ------------------------------------
 
     def _start_sender(self) -> None:
         gc.freeze()  # objects that exist now stay shared with the child, not copied on write

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 
 import schedule
 
-from gateway.deadlines.worktime import parse_duration
 from gateway.outgoing.mime import AttachedFile
 from gateway.reports import evaluation_file, metrics
 from gateway.reports.evaluation import Period, period_containing
@@ -30,7 +29,7 @@ REPORT_TYPES = {"html": "text/html", "xlsx":
 class Jobs:
     def __init__(self, gateway: Gateway, wake: Callable[[], None] = lambda: None):
         self.gateway = gateway
-        self.wake = wake  # tells the outbox sender that a notice waits
+        self.wake = wake  # tells the outbox sender that mail waits
         self.settings = gateway.settings
         g = self.settings.gateway
         self.watcher = Watcher(g.rules_dir, g.templates_dir, gateway.services.renderer,
@@ -61,21 +60,21 @@ class Jobs:
     # --- jobs --------------------------------------------------------------------------------
 
     def chase(self, now: datetime) -> None:
-        """Reminders, escalations and follow-ups due now (reminders.py)."""
+        """Reminders, escalations and follow-ups due now (usecases/chasing.py)."""
         result = self.gateway.chase()
         if result.sent:
             log.info("deadline check: %d notice(s) queued", len(result.sent))
             self.wake()
 
     def close_waiting(self) -> None:
-        """Close resolved records whose wait for a rating is over (closedloop.py)."""
+        """Close resolved records whose wait for a rating is over (usecases/reply.py)."""
         self.gateway.close_waiting()
 
     def archive(self, now: datetime) -> list[str]:
         a = self.settings.archive
         with self.gateway.sessions.begin() as session:
-            done = archiving.archive_due(session, now, self.gateway.calendar,
-                                       parse_duration(a.delay), a.default_class)
+            done = archiving.archive_due(session, now, self.gateway.calendar, a.delay,
+                                         a.default_class)
         if done:
             log.info("archived %d record(s): %s", len(done), ", ".join(done))
         return done

@@ -7,8 +7,8 @@ from enum import StrEnum
 from typing import Iterable, Protocol
 
 
-class Outcome(StrEnum):
-    """What became of a fetched mail once its transaction committed."""
+class Settlement(StrEnum):
+    """What became of a fetched mail once its transaction committed: where the source files it."""
 
     PROCESSED = "processed"  # stored as a record or added to one (or already stored before)
     QUARANTINED = "quarantined"  # kept with a reason, not routed
@@ -37,7 +37,7 @@ class Source(Protocol):
     def fetch(self, limit: int = 200) -> list[FetchedMail]:
         """Return up to `limit` mails not yet handed out, oldest first."""
 
-    def settle(self, done: Iterable[tuple[FetchedMail, Outcome]]) -> None:
+    def settle(self, done: Iterable[tuple[FetchedMail, Settlement]]) -> None:
         """Move/flag mails whose records are committed. Called only after commit."""
 
     def wait(self, timeout: float) -> bool:

@@ -10,7 +10,8 @@ from sqlalchemy.orm import sessionmaker
 from gateway.config import Settings
 from gateway.db import repo
 from gateway.sources.base import Checkpoint, Source
-from gateway.sources.imap import ImapSettings, ImapSource
+from gateway.sources.imap import ImapSource
+from gateway.sources.imap_settings import ImapSettings
 from gateway.sources.maildir import MaildirSource
 
 

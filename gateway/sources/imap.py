@@ -1,74 +1,36 @@
-"""An IMAP folder as a mail source: fetch by UID, file away after commit, wait with IDLE or polling."""
+"""An IMAP folder as a mail source: fetch by UID, file away after commit, wait by IDLE or poll."""
 
 from __future__ import annotations
 
-import imaplib
 import logging
-import ssl
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
-from pathlib import Path
-from typing import Literal
 
 from imapclient import IMAPClient
 
-from gateway import __version__
-from gateway.errors import ConfigError, MailboxError
-from gateway.sources.base import Checkpoint, FetchedMail, Outcome
+from gateway.errors import MailboxError
+from gateway.sources.base import Checkpoint, FetchedMail, Settlement
+from gateway.sources.imap_protocol import (
+    CONNECTION_ERRORS,
+    announced_size,
+    compact_uid_set,
+    describe,
+    is_news,
+    shutdown_quietly,
+    tls_context,
+    uidvalidity_of,
+)
+from gateway.sources.imap_settings import ImapSettings
 
 log = logging.getLogger(__name__)
 
-TlsMode = Literal["none", "starttls", "ssl"]
-TLS_MODES = ("none", "starttls", "ssl")
-MASK = "'***'"
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 SEEN, DELETED = rb"\Seen", rb"\Deleted"
 DONE_KEYWORD = b"$GatewayDone"  # flag mode: the mail is committed and needs nothing more
 QUARANTINE_KEYWORD = b"$GatewayQuarantined"
 IDLE_RENEW = 29 * 60.0  # RFC 2177: a server may drop an IDLE that lasts 30 minutes
 EARLY_WAKEUPS = 3  # empty IDLE wake-ups in a row that mean the server hung up
-# Socket errors and imaplib.IMAP4.error (IMAPClientError, its abort and LoginError included).
-CONNECTION_ERRORS = (OSError, imaplib.IMAP4.error)
-
-
-@dataclass(frozen=True, repr=False)
-class ImapSettings:
-    host: str
-    port: int
-    tls: TlsMode
-    user: str
-    password: str
-    folder: str = "INBOX"
-    processed_folder: str | None = "Processed"  # None: mark \Seen + $GatewayDone, leave in place
-    quarantine_folder: str | None = "Quarantine"  # None: mark, like processed_folder
-    use_idle: bool = True
-    poll_interval: float = 30.0
-    send_id: bool = False  # NetEase/163 refuses SELECT from clients that did not say ID
-    id_fields: Mapping[str, str] = field(
-        default_factory=lambda: {"name": "mail-gateway", "version": __version__})
-    max_size: int | None = None  # bytes; larger mails come as headers only (truncated)
-    batch: int = 200  # UIDs per FETCH command
-    timeout: float = 60.0
-    ca_file: Path | str | None = None
-    verify: bool = True
-
-    def __post_init__(self) -> None:
-        # A typo here must not quietly mean plaintext.
-        if self.tls not in TLS_MODES:
-            raise ConfigError(f"mailbox.tls: {self.tls!r} is not one of {', '.join(TLS_MODES)}")
-        if self.batch < 1:
-            raise ConfigError("mailbox.batch must be at least 1")
-
-    def __repr__(self) -> str:
-        shown = (f"{f.name}={MASK if f.name == 'password' else repr(getattr(self, f.name))}"
-                 for f in fields(self))
-        return f"ImapSettings({', '.join(shown)})"
-
-    @property
-    def flags_only(self) -> bool:
-        return self.processed_folder is None or self.quarantine_folder is None
 
 
 class ImapSource:
@@ -107,7 +69,7 @@ class ImapSource:
             self._next_poll = self._clock() + self.settings.poll_interval
             return self._fetch_mails(client, self._next_uids(client, limit))
 
-    def settle(self, done: Iterable[tuple[FetchedMail, Outcome]]) -> None:
+    def settle(self, done: Iterable[tuple[FetchedMail, Settlement]]) -> None:
         done = list(done)
         if not done:
             return
@@ -142,7 +104,7 @@ class ImapSource:
         try:
             client.logout()
         except CONNECTION_ERRORS:
-            _shutdown_quietly(client)
+            shutdown_quietly(client)
 
     # --- connection ----------------------------------------------------------------------------
 
@@ -158,13 +120,13 @@ class ImapSource:
             self._drop()
             s = self.settings
             raise MailboxError(
-                f"IMAP {action} failed on {s.host}:{s.port} as {s.user}: {_describe(exc)}"
+                f"IMAP {action} failed on {s.host}:{s.port} as {s.user}: {describe(exc)}"
             ) from exc
 
     def _drop(self) -> None:
         client, self._client = self._client, None
         if client is not None:
-            _shutdown_quietly(client)
+            shutdown_quietly(client)
 
     def _connected(self) -> IMAPClient:
         if self._client is None:
@@ -173,28 +135,21 @@ class ImapSource:
 
     def _open(self) -> IMAPClient:
         s = self.settings
+        context = tls_context(s.ca_file, s.verify) if s.tls != "none" else None
         client = IMAPClient(s.host, s.port, ssl=s.tls == "ssl", timeout=s.timeout,
-                            ssl_context=self._tls_context() if s.tls == "ssl" else None)
+                            ssl_context=context if s.tls == "ssl" else None)
         try:
             if s.tls == "starttls":
-                client.starttls(self._tls_context())  # no STARTTLS offered: error, not plaintext
+                client.starttls(context)  # no STARTTLS offered: error, not plaintext
             client.login(s.user, s.password)
             if s.send_id:
                 self._send_id(client)
             self._select(client)
             self._ensure_folders(client)
         except BaseException:
-            _shutdown_quietly(client)
+            shutdown_quietly(client)
             raise
         return client
-
-    def _tls_context(self) -> ssl.SSLContext:
-        s = self.settings
-        context = ssl.create_default_context(cafile=str(s.ca_file) if s.ca_file else None)
-        if not s.verify:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        return context
 
     def _send_id(self, client: IMAPClient) -> None:
         if not client.has_capability("ID"):
@@ -277,13 +232,13 @@ class ImapSource:
             data = client.fetch(uids, ["RFC822.SIZE", "BODY.PEEK[]"])
             return [self._mail(uid, data[uid], b"BODY[]") for uid in uids if uid in data]
         sizes = client.fetch(uids, ["RFC822.SIZE"])
-        small = [uid for uid in uids if uid in sizes and _size(sizes[uid]) <= limit]
-        large = [uid for uid in uids if uid in sizes and _size(sizes[uid]) > limit]
+        small = [uid for uid in uids if uid in sizes and announced_size(sizes[uid]) <= limit]
+        large = [uid for uid in uids if uid in sizes and announced_size(sizes[uid]) > limit]
         bodies = client.fetch(small, ["BODY.PEEK[]"]) if small else {}
         heads = client.fetch(large, ["BODY.PEEK[HEADER]"]) if large else {}
         for uid in large:
             log.warning("%s: UID %d has %d bytes, over max_size %d: headers only",
-                        self.name, uid, _size(sizes[uid]), limit)
+                        self.name, uid, announced_size(sizes[uid]), limit)
         mails = [self._mail(uid, {**sizes[uid], **bodies[uid]}, b"BODY[]")
                  for uid in small if uid in bodies]
         mails += [self._mail(uid, {**sizes[uid], **heads[uid]}, b"BODY[HEADER]", truncated=True)
@@ -294,28 +249,28 @@ class ImapSource:
         raw = data.get(part) or b""
         return FetchedMail(
             key=f"imap:{self.settings.folder}:{self._uidvalidity}:{uid}",
-            raw=raw, size=_size(data) or len(raw), uid=uid, truncated=truncated,
+            raw=raw, size=announced_size(data) or len(raw), uid=uid, truncated=truncated,
         )
 
     # --- settle ---------------------------------------------------------------------------------
 
-    def _group(self, done: list[tuple[FetchedMail, Outcome]]) -> dict[Outcome, list[int]]:
-        groups: dict[Outcome, list[int]] = {Outcome.PROCESSED: [], Outcome.QUARANTINED: []}
+    def _group(self, done: list[tuple[FetchedMail, Settlement]]) -> dict[Settlement, list[int]]:
+        groups: dict[Settlement, list[int]] = {s: [] for s in Settlement}
         for mail, outcome in done:
-            if mail.uid is None or _uidvalidity_of(mail.key) != self._uidvalidity:
+            if mail.uid is None or uidvalidity_of(mail.key) != self._uidvalidity:
                 # Its UID may name another mail now; it comes again under its new UID.
                 log.warning("%s: not filing %s: not from this folder's current UIDVALIDITY",
                             self.name, mail.key)
                 continue
-            groups[Outcome(outcome)].append(mail.uid)
+            groups[Settlement(outcome)].append(mail.uid)
         return groups
 
-    def _file_away(self, client: IMAPClient, outcome: Outcome, uids: list[int]) -> None:
+    def _file_away(self, client: IMAPClient, outcome: Settlement, uids: list[int]) -> None:
         s = self.settings
-        folder = s.processed_folder if outcome is Outcome.PROCESSED else s.quarantine_folder
-        uid_set = _uid_set(uids)
+        folder = s.processed_folder if outcome is Settlement.PROCESSED else s.quarantine_folder
+        uid_set = compact_uid_set(uids)
         if folder is None:
-            keywords = [DONE_KEYWORD] if outcome is Outcome.PROCESSED else [
+            keywords = [DONE_KEYWORD] if outcome is Settlement.PROCESSED else [
                 DONE_KEYWORD, QUARANTINE_KEYWORD]
             client.add_flags(uid_set, [SEEN, *keywords] if self._keywords else [SEEN],
                              silent=True)
@@ -354,7 +309,7 @@ class ImapSource:
         client.idle()
         news = self._watch(client, span)
         _text, late = client.idle_done()
-        return news or any(_is_news(response) for response in late)
+        return news or any(is_news(response) for response in late)
 
     def _watch(self, client: IMAPClient, span: float) -> bool:
         end = self._clock() + span
@@ -363,7 +318,7 @@ class ImapSource:
             responses = client.idle_check(timeout=left)
             if any(response[:1] == (b"BYE",) for response in responses):
                 raise MailboxError(f"{self.name}: server closed the connection during IDLE")
-            if any(_is_news(response) for response in responses):
+            if any(is_news(response) for response in responses):
                 return True
             # idle_check swallows EOF and returns [] at once; several in a row: hung up.
             early_empty = early_empty + 1 if not responses and self._clock() < end else 0
@@ -379,48 +334,3 @@ class ImapSource:
             return False
         self._sleep(max(due_in, 0.0))
         return True
-
-
-def _size(data: dict) -> int:
-    return int(data.get(b"RFC822.SIZE") or 0)
-
-
-def _is_news(response: tuple) -> bool:
-    if len(response) < 2 or not isinstance(response[0], int):
-        return False
-    return response[1] == b"EXISTS" or (response[1] == b"RECENT" and response[0] > 0)
-
-
-def _uidvalidity_of(key: str) -> int | None:
-    try:
-        return int(key.rsplit(":", 2)[1])
-    except (IndexError, ValueError):
-        return None
-
-
-def _uid_set(uids: Iterable[int]) -> str:
-    """Compact UID set ("1:4,7,9:10") so a large batch stays one short command."""
-    ranges: list[list[int]] = []
-    for uid in sorted(set(uids)):
-        if ranges and uid == ranges[-1][1] + 1:
-            ranges[-1][1] = uid
-        else:
-            ranges.append([uid, uid])
-    return ",".join(str(a) if a == b else f"{a}:{b}" for a, b in ranges)
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, OSError) and exc.strerror:
-        # Socket and TLS errors carry an errno first ("1", "111"): the text is what tells.
-        return str(exc.strerror)
-    text = exc.args[0] if exc.args else type(exc).__name__
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", "replace")
-    return str(text) or type(exc).__name__
-
-
-def _shutdown_quietly(client: IMAPClient) -> None:
-    try:
-        client.shutdown()
-    except CONNECTION_ERRORS:
-        pass

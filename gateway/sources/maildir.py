@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from gateway.errors import MailboxError
-from gateway.sources.base import FetchedMail, Outcome
+from gateway.sources.base import FetchedMail, Settlement
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +43,8 @@ class MaildirSource:
         self.path = Path(path)
         self.name = f"maildir:{self.path}"
         self._targets = {
-            Outcome.PROCESSED: self.path / processed_folder,
-            Outcome.QUARANTINED: self.path / quarantine_folder,
+            Settlement.PROCESSED: self.path / processed_folder,
+            Settlement.QUARANTINED: self.path / quarantine_folder,
         }
         self._poll_step, self._sleep = poll_step, sleep
         self._handed: dict[str, Path] = {}  # key -> where the mail was when handed out
@@ -67,10 +67,10 @@ class MaildirSource:
                     mails.append(mail)
             return mails
 
-    def settle(self, done: Iterable[tuple[FetchedMail, Outcome]]) -> None:
+    def settle(self, done: Iterable[tuple[FetchedMail, Settlement]]) -> None:
         with self._guard("settle"):
             for mail, outcome in done:
-                self._file_away(mail.key, Outcome(outcome))
+                self._file_away(mail.key, Settlement(outcome))
 
     def wait(self, timeout: float) -> bool:
         """Poll the inbox folders' modification times in small steps until timeout."""
@@ -119,7 +119,7 @@ class MaildirSource:
             return None  # moved meanwhile; the next scan finds it where it went
         return FetchedMail(key=mail_key(path.name), raw=raw, size=len(raw))
 
-    def _file_away(self, key: str, outcome: Outcome) -> None:
+    def _file_away(self, key: str, outcome: Settlement) -> None:
         path = self._locate(key)
         if path is None:
             log.warning("%s: %s is gone; nothing to file", self.name, key)

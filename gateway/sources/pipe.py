@@ -1,4 +1,4 @@
-"""One mail handed over on a stream (stdin or a file), as `gateway ingest` receives it from an MTA."""
+"""One mail handed over on a stream (stdin or a file), as `gateway ingest` gets it from an MTA."""
 
 from __future__ import annotations
 

@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from gateway.db import repo
 from gateway.db.models import Mail, Outbox, Record
-from gateway.deadlines.worktime import Duration, WorkCalendar
+from gateway.deadlines.duration import Duration
+from gateway.deadlines.worktime import WorkCalendar
 from gateway.errors import ArchiveError, NotFound
 from gateway.model import LogKind, Status, Urgency
 from gateway.vocabulary import ARCHIVE_CATEGORY_LABELS, ARCHIVE_CLASS_LABELS, ARCHIVE_CLASS_WORDS

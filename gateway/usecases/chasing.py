@@ -15,14 +15,13 @@ from gateway.db import journal, repo
 from gateway.db.models import Mail, Record, SentNotice
 from gateway.deadlines.chase import (
     ChasePolicy,
-    Clock,
+    DeadlineClock,
     Notice,
     NoticeKind,
     RecordClock,
     due,
     working_time_left,
 )
-from gateway.deadlines.worktime import Deadline, DeadlinePolicy, WorkCalendar
 from gateway.model import Address, LogKind, Status, Urgency
 from gateway.usecases.context import record_view
 from gateway.usecases.outgoing_mail import queue_mail
@@ -38,7 +37,11 @@ KIND_LABELS = {
     NoticeKind.ESCALATION: "超时升级",
     NoticeKind.FOLLOW_UP: "超时跟催",
 }
-CLOCK_LABELS = {Clock.OPENED: "受理", Clock.RESPONSE: "首次反馈", Clock.RESOLUTION: "处理完成"}
+CLOCK_LABELS = {
+    DeadlineClock.OPENED: "受理",
+    DeadlineClock.RESPONSE: "首次反馈",
+    DeadlineClock.RESOLUTION: "处理完成",
+}
 TEMPLATES = {
     NoticeKind.CRITICAL: "critical",
     NoticeKind.REMINDER: "reminder",
@@ -200,20 +203,3 @@ def format_working_time(span: timedelta) -> str:
     if hours and minutes:
         return f"{hours}小时{minutes}分"
     return f"{hours}小时" if hours else f"{minutes}分钟"
-
-
-# --- deadlines of a record --------------------------------------------------------------------
-
-
-def deadlines(
-    start: datetime, urgency: Urgency, policy: DeadlinePolicy, calendar: WorkCalendar,
-    overrides: dict[str, Any] | None = None,
-) -> tuple[Deadline, Deadline]:
-    """(response, resolution) for a record opened at `start`, with a rule's overrides if any.
-
-    Used when a record opens and when a staff reply re-grades it (紧急程度: …).
-    """
-    effective = policy.with_overrides(overrides) if overrides else policy
-    return (effective.deadline(start, urgency, "response", calendar),
-            effective.deadline(start, urgency, "resolution", calendar))
-

@@ -90,15 +90,6 @@ def _quarantine_unparsed(services: Services, parsed: Parsed, now: datetime) -> R
     return _quarantine(services, parsed.fetched, parsed.digest, None, reason, now)
 
 
-def process_many(services: Services, batch: list[FetchedMail], now: datetime) -> list[Result]:
-    """`process` for a batch, committed together; results as if each mail had its own turn."""
-    parsed = [parse_fetched(item) for item in batch]
-    results: list[Result] = []
-    while len(results) < len(parsed):
-        results += store_many(services, parsed[len(results):], now)
-    return results
-
-
 def store_many(
     services: Services, parsed: Sequence[Parsed], now: datetime,
     *, enough: Callable[[], bool] = lambda: False,

@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 from gateway.closedloop.lifecycle import Event, status_event
 from gateway.closedloop.reply_commands import Command
+from gateway.deadlines.policy import record_deadlines
 from gateway.model import LogKind, Urgency
 from gateway.usecases import archiving
-from gateway.usecases.chasing import deadlines
 from gateway.usecases.reply_context import ReplyContext
 
 # A handler changes the record and logs it; a status command instead returns its lifecycle
@@ -38,8 +38,8 @@ def set_urgency(ctx: ReplyContext, command: Command) -> None:
     record.urgency = urgency.value
     # Deadlines follow the new grade, counted from when the record was registered, under the
     # same routing rule's overrides; chasing picks the new deadlines up with fresh notice keys.
-    response, resolution = deadlines(record.created_at, urgency, services.policy,
-                                     services.calendar, record.deadline_overrides)
+    response, resolution = record_deadlines(record.created_at, urgency, services.policy,
+                                            services.calendar, record.deadline_overrides)
     record.due_at, record.resolve_due_at = response.at, resolution.at
     ctx.log(LogKind.URGENCY, f"紧急程度: {before.label} → {urgency.label}",
             due_at=record.due_at.isoformat(), resolve_due_at=record.resolve_due_at.isoformat())

@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import sessionmaker
 
-from gateway.deadlines.worktime import DeadlinePolicy, Duration, Unit, WorkCalendar, parse_duration
+from gateway.deadlines.duration import Duration, Unit
+from gateway.deadlines.policy import DeadlinePolicy
+from gateway.deadlines.worktime import WorkCalendar
 from gateway.identity import Identity
 from gateway.outgoing.autoreply import AutoReplyCap
 from gateway.outgoing.render import Renderer
 from gateway.routing.ruleset import RuleSet
-from gateway.sources.base import Outcome
+from gateway.sources.base import Settlement
 
 if TYPE_CHECKING:
     from gateway.config import Settings
@@ -23,14 +25,16 @@ DEFAULT_CLOSE_AFTER = Duration(5, Unit.WORKING_DAYS)
 
 
 @dataclass(frozen=True)
-class LoopPolicy:
+class ClosedLoopPolicy:
+    """How the closed loop (闭环) runs: the wait for a rating, the note address, whom to trust."""
+
     close_after: Duration = DEFAULT_CLOSE_AFTER
     note_tag: str = "note"  # gateway+note@… takes internal remarks
     trusted_authserv_id: str | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> LoopPolicy:
-        return cls(parse_duration(settings.loop.close_after), settings.loop.note_tag,
+    def from_settings(cls, settings: Settings) -> ClosedLoopPolicy:
+        return cls(settings.loop.close_after, settings.loop.note_tag,
                    settings.gateway.trusted_authserv_id)
 
 
@@ -44,8 +48,8 @@ class Disposition(StrEnum):
     QUARANTINED = "quarantined"  # kept with a reason, not routed
 
     @property
-    def outcome(self) -> Outcome:
-        return Outcome.QUARANTINED if self is Disposition.QUARANTINED else Outcome.PROCESSED
+    def settlement(self) -> Settlement:
+        return Settlement.QUARANTINED if self is Disposition.QUARANTINED else Settlement.PROCESSED
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +71,6 @@ class Services:
     policy: DeadlinePolicy
     identity: Identity
     faults: Callable[[str], None] = field(default=lambda point: None)
-    loop: LoopPolicy = field(default_factory=LoopPolicy)
+    loop: ClosedLoopPolicy = field(default_factory=ClosedLoopPolicy)
     auto_reply_cap: AutoReplyCap = AutoReplyCap()
-    max_size: int = 25 * 1024 * 1024  # bytes; what an oversize notice names as the limit
+    max_size: int = 25 * 1024 * 1024  # bytes; the limit the oversize reply names

@@ -1,4 +1,4 @@
-"""Mail loops: RFC 3834 and X-Loop rules (pure), and real exchanges that must stop by themselves."""
+"""Auto-replies: RFC 3834 and X-Loop rules (pure), and real exchanges that must stop by themselves."""
 
 from __future__ import annotations
 
@@ -15,14 +15,35 @@ from gateway.db.models import Mail
 from gateway.identity import Identity
 from gateway.mail.parse import parse_mail
 from gateway.model import Address
-from gateway.outgoing.autoreply import AutoReplyCap, verdict
+from gateway.outgoing.autoreply import AutoReplyCap, may_answer
 from gateway.runtime.assembly import Gateway
 from gateway.sources.base import FetchedMail
-from gateway.usecases.ingest import process_many
 from gateway.usecases.services import Disposition
 
 ME = Identity(Address("网关", "gateway@corp.example"), "gateway.corp.example", frozenset())
 CAP = AutoReplyCap(limit=5)
+
+
+class Arrived:
+    """A mail source whose mails all arrived together: one fetch hands them out."""
+
+    name = "arrived"
+
+    def __init__(self, mails: list[FetchedMail]):
+        self._mails = list(mails)
+
+    def fetch(self, limit: int = 200) -> list[FetchedMail]:
+        handed, self._mails = self._mails[:limit], self._mails[limit:]
+        return handed
+
+    def settle(self, done) -> None:
+        pass
+
+    def wait(self, timeout: float) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass
 
 
 @pytest.mark.parametrize("headers, to, recent, allowed, why", [
@@ -43,7 +64,7 @@ CAP = AutoReplyCap(limit=5)
 ])
 def test_who_may_get_an_automatic_answer(headers, to, recent, allowed, why):
     mail = parse_mail(gbk_mail("设备故障", headers=tuple(headers.items())))
-    decided = verdict(mail, to, ME, recent, CAP)
+    decided = may_answer(mail, to, ME, recent, CAP)
     assert decided.allowed is allowed and why in decided.reason
 
 
@@ -145,8 +166,7 @@ def test_out_of_office_responder_gets_five_answers_an_hour_even_across_restarts(
 
     # Eight arriving together are stored in one transaction: the cap still holds inside it.
     clock.advance(hours=1)
-    results = process_many(restarted.services, [out_of_office(n) for n in range(10, 18)],
-                           clock())
+    results = restarted.process_batch(Arrived([out_of_office(n) for n in range(10, 18)]))
     assert all(r.action is Disposition.CREATED for r in results)
     assert acks(restarted) == 6 + 5
     restarted.close()
