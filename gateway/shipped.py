@@ -6,7 +6,7 @@ from importlib.resources import files
 from pathlib import Path
 
 # An installed wheel carries the project's top-level rules/, templates/ and config.example.toml
-# as package data under gateway/_defaults/ (see pyproject.toml and setup.py). A source
+# as package data under gateway/_defaults/ (see pyproject.toml). A source
 # checkout (an editable install, or PYTHONPATH) has no gateway/_defaults/: there the
 # checkout's own top-level folders are the shipped ones.
 PACKAGE_DATA = "_defaults"

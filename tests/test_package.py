@@ -11,8 +11,7 @@ import zipfile
 from test_cli import ROOT
 
 # What a build needs from the project; copied, so no stale build/ folder of the clone leaks in.
-SOURCES = ("gateway", "rules", "templates", "config.example.toml", "pyproject.toml", "setup.py",
-           "README.md")
+SOURCES = ("gateway", "rules", "templates", "config.example.toml", "pyproject.toml", "README.md")
 
 
 def test_the_wheel_carries_its_defaults_and_runs_the_demo_in_an_empty_folder(tmp_path):
@@ -47,3 +46,13 @@ def test_the_wheel_carries_its_defaults_and_runs_the_demo_in_an_empty_folder(tmp
     assert demo.returncode == 0, demo.stderr.decode()
     assert "created 6" in demo.stdout.decode()
     assert (empty / "storage" / "demo" / "gateway.sqlite3").exists()
+
+
+def test_every_package_of_the_tree_is_listed_for_the_wheel():
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+                 ["packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts)
+             for p in (ROOT / "gateway").rglob("__init__.py")}
+    assert found <= listed, f"add to [tool.setuptools] packages: {sorted(found - listed)}"
