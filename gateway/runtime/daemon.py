@@ -17,9 +17,9 @@ from sqlalchemy.exc import OperationalError
 from gateway.db.writeturn import WriteTurn
 from gateway.errors import MailboxError
 from gateway.faults import FAULT_EXIT
-from gateway.outbox.process import run_sender
 from gateway.runtime.assembly import Gateway
 from gateway.runtime.scheduler import Jobs
+from gateway.runtime.sender_process import run_sender
 from gateway.sources.base import Source
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ class Daemon:
             self._stop_sender()
             log.info("gateway stopped")
 
-    # -- the outbox sender process (outbox/process.py) ------------------------------------
+    # -- the outbox sender process (runtime/sender_process.py) ------------------------------------
 
     def _start_sender(self) -> None:
         gc.freeze()  # objects that exist now stay shared with the child, not copied on write

@@ -1,4 +1,4 @@
-"""The outbox sender as a process of its own, apart from the mailbox loop."""
+"""The outbox sender run as a process of its own, apart from the mailbox loop."""
 
 # SMTP work runs beside parsing and storing, not under the same interpreter lock; the database
 # is the only state the two processes share.
