@@ -194,7 +194,7 @@ def test_a_failing_mail_in_a_batch_costs_the_others_nothing(
             raise RuntimeError("a template that breaks on this mail")
         return real_open(session, services, mail, *args)
 
-    monkeypatch.setattr(records, "open_record", open_or_fail)
+    monkeypatch.setattr(open_record, "open_record", open_or_fail)
     for n in range(3):
         imap_append(gbk_mail(message_id=f"good-{n}@customer.example"))
     imap_append(gbk_mail(message_id="poison@customer.example"))
@@ -218,7 +218,7 @@ def test_a_parser_crash_in_a_batch_is_quarantined_and_the_others_are_stored(
             raise ValueError("a parser bug")
         return real_parse(raw)
 
-    monkeypatch.setattr(pipeline, "parse_mail", parse_or_crash)
+    monkeypatch.setattr(ingest, "parse_mail", parse_or_crash)
     imap_append(gbk_mail(message_id="first@customer.example"))
     imap_append(gbk_mail(message_id="crash@customer.example"))
     imap_append(gbk_mail(message_id="third@customer.example"))
