@@ -183,3 +183,11 @@ class InboundMail:
     @property
     def has_attachments(self) -> bool:
         return bool(self.attachments)
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """IMAP resume point: the last UID committed under a UIDVALIDITY."""
+
+    uidvalidity: int
+    last_uid: int

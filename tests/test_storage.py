@@ -19,7 +19,7 @@ from gateway.db.engine import (
     upgrade,
 )
 from gateway.db.models import AppendOnlyViolation, LogEntry, Mail, Record
-from gateway.sources.base import Checkpoint
+from gateway.model import Checkpoint
 
 NOW = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)
 

@@ -14,8 +14,8 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from gateway.db.journal import Row, insert_later, insert_later_with_id, journal
-from gateway.db.models import Checkpoint, IdSequence, LogEntry, Mail, Outbox, Record
-from gateway.sources.base import Checkpoint as SourceCheckpoint
+from gateway.db.models import IdSequence, LogEntry, Mail, Outbox, Record, StoredCheckpoint
+from gateway.model import Checkpoint
 
 
 def allocate_record_id(session: Session, prefix: str, year: int) -> tuple[str, int]:
@@ -162,16 +162,16 @@ def add_log(
     )
 
 
-def load_checkpoint(session: Session, source: str) -> SourceCheckpoint | None:
-    row = session.get(Checkpoint, source)
-    return SourceCheckpoint(row.uidvalidity, row.last_uid) if row else None
+def load_checkpoint(session: Session, source: str) -> Checkpoint | None:
+    row = session.get(StoredCheckpoint, source)
+    return Checkpoint(row.uidvalidity, row.last_uid) if row else None
 
 
-def save_checkpoint(session: Session, source: str, point: SourceCheckpoint, now: datetime) -> None:
-    row = session.get(Checkpoint, source)
+def save_checkpoint(session: Session, source: str, point: Checkpoint, now: datetime) -> None:
+    row = session.get(StoredCheckpoint, source)
     if row is None:
-        session.add(Checkpoint(source=source, uidvalidity=point.uidvalidity,
-                               last_uid=point.last_uid, updated_at=now))
+        session.add(StoredCheckpoint(source=source, uidvalidity=point.uidvalidity,
+                                     last_uid=point.last_uid, updated_at=now))
     elif row.uidvalidity != point.uidvalidity or point.last_uid > row.last_uid:
         row.uidvalidity, row.last_uid, row.updated_at = point.uidvalidity, point.last_uid, now
 

@@ -9,7 +9,8 @@ from sqlalchemy.orm import sessionmaker
 
 from gateway.config import Settings
 from gateway.db import repo
-from gateway.sources.base import Checkpoint, Source
+from gateway.model import Checkpoint
+from gateway.sources.base import Source
 from gateway.sources.imap import ImapSettings, ImapSource
 from gateway.sources.maildir import MaildirSource
 
