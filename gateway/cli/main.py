@@ -204,7 +204,7 @@ def _rules_test(args: argparse.Namespace) -> int:
 
 
 def _records_list(args: argparse.Namespace) -> int:
-    from gateway.db.repo import RecordFilter, list_records
+    from gateway.db.records import RecordFilter, list_records
     from gateway.usecases.context import as_json
 
     gateway = _gateway(args)
@@ -222,7 +222,7 @@ def _records_list(args: argparse.Namespace) -> int:
 
 
 def _records_show(args: argparse.Namespace) -> int:
-    from gateway.db.repo import get_record
+    from gateway.db.records import get_record
     from gateway.usecases.context import as_json
 
     gateway = _gateway(args)

@@ -10,7 +10,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from gateway.config import Settings
-from gateway.db import repo
+from gateway.db import outbox
 from gateway.db.engine import make_engine, make_sessionmaker, upgrade
 from gateway.db.writeturn import WriteTurn
 from gateway.deadlines.chase import ChasePolicy
@@ -161,7 +161,7 @@ class Gateway:
 
     def outbox_counts(self) -> dict[str, int]:
         with self.sessions() as session:
-            return repo.outbox_counts(session)
+            return outbox.counts(session)
 
     def close(self) -> None:
         self.engine.dispose()

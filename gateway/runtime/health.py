@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.config import Settings
-from gateway.db import repo
+from gateway.db import outbox
 from gateway.db.engine import make_engine, make_sessionmaker
 from gateway.errors import GatewayError
 
@@ -67,8 +67,8 @@ def _outbox(settings: Settings, now: datetime) -> str:
     engine = _engine(settings)
     try:
         with make_sessionmaker(engine)() as session:
-            age = repo.oldest_pending_age(session, now)
-            counts = repo.outbox_counts(session)
+            age = outbox.oldest_pending_age(session, now)
+            counts = outbox.counts(session)
     finally:
         engine.dispose()
     limit = timedelta(minutes=settings.health.outbox_stuck_minutes)

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy.orm import sessionmaker
 
 from gateway.config import Settings
-from gateway.db import repo
+from gateway.db import checkpoints
 from gateway.model import Checkpoint
 from gateway.sources.base import Source
 from gateway.sources.imap import ImapSettings, ImapSource
@@ -29,11 +29,11 @@ def make_source(
 
     def load() -> Checkpoint | None:
         with sessions() as session:
-            return repo.load_checkpoint(session, key)
+            return checkpoints.load(session, key)
 
     def save(point: Checkpoint) -> None:
         with sessions.begin() as session:
-            repo.save_checkpoint(session, key, point, clock())
+            checkpoints.save(session, key, point, clock())
 
     return ImapSource(imap, load, save, faults=faults)
 

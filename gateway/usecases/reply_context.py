@@ -9,8 +9,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from gateway.db import journal, repo
+from gateway.db import outbox, records
 from gateway.db.models import Mail, Record
+from gateway.db.sessions import flush_pending
 from gateway.model import Address, InboundMail, LogKind
 from gateway.outgoing.render import make_message_id
 from gateway.usecases.context import gateway_view, mail_view, record_view
@@ -43,8 +44,8 @@ class ReplyContext:
     def log(self, kind: LogKind, text: str, *, actor: str | None = None, **data: Any) -> None:
         if self.trust:
             data.setdefault("sender", self.trust)
-        repo.add_log(self.session, self.record, at=self.now, kind=kind,
-                     actor=actor or self.actor, text=text, mail=self.row, data=data)
+        records.add_log(self.session, self.record, at=self.now, kind=kind,
+                        actor=actor or self.actor, text=text, mail=self.row, data=data)
 
     def send(
         self,
@@ -70,17 +71,17 @@ class ReplyContext:
             message_id=message_id, now=self.now, auto_submitted=auto_submitted,
         )
         recipients = [a.addr for a in out.to]
-        stored = repo.enqueue(
+        stored = outbox.enqueue(
             self.session, message_id=out.message_id, kind=kind, raw=out.raw,
             subject=out.subject, envelope_from=services.identity.from_addr.addr,
             recipients=recipients, record=record, now=self.now,
         )
         # Written now, so the next answer of this transaction threads under this one too.
-        journal.flush(self.session)
+        flush_pending(self.session)
         self.session.expire(record, ["mails"])
-        repo.add_log(self.session, record, at=self.now, kind=LogKind.MAIL_OUT, actor="gateway",
-                     text=f"{what}已排队发送至 {', '.join(recipients)}", mail=stored,
-                     data={"message_id": out.message_id, "template": kind})
+        records.add_log(self.session, record, at=self.now, kind=LogKind.MAIL_OUT,
+                        actor="gateway", text=f"{what}已排队发送至 {', '.join(recipients)}",
+                        mail=stored, data={"message_id": out.message_id, "template": kind})
         self.queued.append(out.message_id)
         return out.message_id
 

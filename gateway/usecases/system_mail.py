@@ -15,15 +15,13 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.db import repo
-from gateway.db.models import Mail, Outbox
+from gateway.db import mails, outbox
 from gateway.identity import Identity
 from gateway.model import Address, InboundMail
-from gateway.outgoing import autoreply
 from gateway.outgoing.render import make_message_id
+from gateway.usecases.admission import admit
 from gateway.usecases.services import Services
 
 # Subjects of the notices, by purpose; {label} is filled in.
@@ -62,7 +60,7 @@ def build(
 
 def queued_before(session: Session, identity: Identity, purpose: str, key: str) -> bool:
     message_id = make_message_id(identity.domain, purpose, key)
-    return session.scalar(select(Mail.id).where(Mail.message_id == message_id).limit(1)) is not None
+    return mails.message_id_stored(session, message_id)
 
 
 def queue_once(
@@ -79,9 +77,9 @@ def queue_once(
         return False
     subject = SUBJECTS[purpose].format(label=label)
     raw = build(identity, to, subject, text, message_id, now, attachment)
-    repo.enqueue(session, message_id=message_id, kind=purpose, raw=raw, subject=subject,
-                 envelope_from=identity.from_addr.addr, recipients=list(to), record=None,
-                 now=now)
+    outbox.enqueue(session, message_id=message_id, kind=purpose, raw=raw, subject=subject,
+                   envelope_from=identity.from_addr.addr, recipients=list(to), record=None,
+                   now=now)
     return True
 
 
@@ -98,8 +96,8 @@ def tell_sender_of_oversize(session: Session, services: Services, mail: InboundM
     """Queue one notice to the sender; the caller stores the mail's Message-ID in the same
     transaction, so a second copy of the mail finds it stored and tells nobody again."""
     to = mail.answer_to
-    allowed = autoreply.admit(session, mail, to.addr, services.identity, services.auto_reply_cap,
-                          now, OVERSIZE_KIND)
+    allowed = admit(session, mail, to.addr, services.identity, services.auto_reply_cap, now,
+                    OVERSIZE_KIND)
     if not allowed.allowed:
         log.info("oversize mail <%s>: sender not told: %s", mail.message_id, allowed.reason)
         return None
@@ -113,7 +111,7 @@ def tell_admin_of_dead_letter(session: Session, outbox_id: int, error: str, now:
                               *, services: Services) -> str | None:
     """Queue the admin's notice about one dead outbox row (called once, when it died)."""
     admin = services.identity.admin_address
-    row = session.get(Outbox, outbox_id)
+    row = outbox.get(session, outbox_id)
     if not admin or row is None or row.mail.kind == DEAD_LETTER_KIND:
         return None  # a dead notice about a dead notice would only loop
     problem = {"subject": row.mail.subject, "message_id": row.mail.message_id,
@@ -136,7 +134,7 @@ def _queue(session: Session, services: Services, kind: str, to: tuple[Address, .
         kind, to=to, context=context, reply_to=reply_to, now=now,
         message_id=make_message_id(identity.domain, kind, key), auto_submitted=auto_submitted,
     )
-    repo.enqueue(session, message_id=out.message_id, kind=kind, raw=out.raw, subject=out.subject,
-                 envelope_from=identity.from_addr.addr, recipients=[a.addr for a in to],
-                 record=record, now=now)
+    outbox.enqueue(session, message_id=out.message_id, kind=kind, raw=out.raw,
+                   subject=out.subject, envelope_from=identity.from_addr.addr,
+                   recipients=[a.addr for a in to], record=record, now=now)
     return out.message_id
