@@ -19,6 +19,8 @@ from gateway.db.engine import (
     upgrade,
 )
 from gateway.db.models import AppendOnlyViolation, LogEntry, Mail, Record
+from gateway.db.sessions import Sessions
+from gateway.errors import Duplicate, StorageError
 from gateway.model import Checkpoint
 
 NOW = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)
@@ -188,6 +190,23 @@ def test_one_message_id_is_stored_once(sessions):
     with sessions() as session:
         assert mails.inbound_exists(session, "dup@x.example")
         assert not mails.inbound_exists(session, "other@x.example")
+
+
+def test_driver_errors_leave_the_session_factory_as_the_gateways_own(sessions):
+    opened = Sessions(sessions.kw["bind"])
+    with opened.begin() as session:
+        session.add(_mail("dup@x.example"))
+    with pytest.raises(Duplicate) as refused:
+        with opened.begin() as session:
+            session.add(_mail("dup@x.example"))
+    assert isinstance(refused.value.__cause__, IntegrityError)
+    with pytest.raises(StorageError) as failed:
+        with opened() as session:
+            session.execute(text("SELECT * FROM no_such_table"))
+    assert isinstance(failed.value.__cause__, DBAPIError)
+    with pytest.raises(RuntimeError, match="not the database"):  # a bug stays a bug
+        with opened.begin() as session:
+            raise RuntimeError("not the database")
 
 
 def test_log_entries_refuse_update_in_the_orm(sessions):

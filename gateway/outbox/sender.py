@@ -12,10 +12,10 @@ from datetime import datetime, timedelta
 
 import aiosmtplib
 from pydantic import SecretStr
-from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.config import SmtpSettings
 from gateway.db import outbox
+from gateway.db.sessions import Session, Sessions
 from gateway.db.writeturn import WriteTurn
 from gateway.errors import SmtpPermanentError, SmtpTemporaryError
 from gateway.faults import no_faults
@@ -79,7 +79,7 @@ class OutboxSender:
 
     def __init__(
         self,
-        sessions: sessionmaker,
+        sessions: Sessions,
         settings: SmtpSettings,
         password: SecretStr | None,
         *,

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy.orm import sessionmaker
-
 from gateway.config import Settings
 from gateway.db import checkpoints
+from gateway.db.sessions import Sessions
 from gateway.model import Checkpoint
 from gateway.sources.base import Source
 from gateway.sources.imap import ImapSettings, ImapSource
@@ -17,7 +16,7 @@ from gateway.sources.maildir import MaildirSource
 
 def make_source(
     settings: Settings,
-    sessions: sessionmaker,
+    sessions: Sessions,
     clock: Callable[[], datetime],
     faults: Callable[[str], None] = lambda point: None,
 ) -> Source:

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway.db import mails, notices, outbox, records
@@ -22,6 +21,7 @@ from gateway.deadlines.chase import (
     working_time_left,
 )
 from gateway.deadlines.worktime import Deadline, DeadlinePolicy, WorkCalendar
+from gateway.errors import Duplicate
 from gateway.model import Address, LogKind, Status, Urgency
 from gateway.outgoing.render import make_message_id
 from gateway.usecases.context import gateway_view, record_view
@@ -91,7 +91,7 @@ def check(services: Any, policy: ChasePolicy, now: datetime) -> CheckResult:
                 for notice in found.send:
                     _send(session, services, record, notice, now)
                     queued.append((record_id, notice.key))
-        except IntegrityError:
+        except Duplicate:
             conflicts += 1  # an overlapping run recorded these first; its mails stand
             log.info("notices of %s were queued by another run", record_id)
     return CheckResult(tuple(queued), tuple(skipped), conflicts)

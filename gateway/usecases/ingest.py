@@ -10,13 +10,12 @@ from datetime import datetime
 from itertools import takewhile
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway.db import autoreplies, mails
 from gateway.db.models import Mail
 from gateway.db.sessions import flush_pending
-from gateway.errors import ParseError
+from gateway.errors import Duplicate, ParseError, StorageError
 from gateway.mail.parse import parse_mail
 from gateway.mail.subject import parse_subject
 from gateway.model import AutoKind, InboundMail
@@ -66,7 +65,7 @@ def _process_parsed(services: Services, parsed: Parsed, now: datetime) -> Result
     try:
         with services.sessions.begin() as session:
             return _store(session, services, fetched, mail, parsed.digest, now)
-    except IntegrityError:
+    except Duplicate:
         # A concurrent run stored the same Message-ID first: the database refused the twin.
         with services.sessions() as session:
             if mails.inbound_exists(session, mail.message_id):
@@ -252,6 +251,5 @@ def _quarantine_in(
 
 
 def _is_storage_failure(exc: Exception) -> bool:
-    from sqlalchemy.exc import DBAPIError
-
-    return isinstance(exc, DBAPIError) and not isinstance(exc, IntegrityError)
+    # The database failed, not the mail: it stays in the mailbox for the next round.
+    return isinstance(exc, StorageError) and not isinstance(exc, Duplicate)

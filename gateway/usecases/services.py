@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy.orm import sessionmaker
-
+from gateway.db.sessions import Sessions
 from gateway.deadlines.worktime import DeadlinePolicy, Duration, Unit, WorkCalendar, parse_duration
 from gateway.identity import Identity
 from gateway.outgoing.autoreply import AutoReplyCap
@@ -60,7 +59,7 @@ class Result:
 class Services:
     """What processing a mail needs, built once from settings by the caller."""
 
-    sessions: sessionmaker
+    sessions: Sessions
     rules: Callable[[], RuleSet]  # the rule set in force now (reloadable)
     renderer: Renderer
     calendar: WorkCalendar
