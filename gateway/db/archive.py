@@ -8,12 +8,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from gateway.db.models import Mail, Outbox, Record
+from gateway.model import Status
 
 
-def closed_unarchived(session: Session, closed: str) -> Sequence[Record]:
-    """Records in status `closed` not archived yet, in the order they were closed."""
+def closed_unarchived(session: Session) -> Sequence[Record]:
+    """Closed records not archived yet, in the order they were closed."""
     return session.scalars(
-        select(Record).where(Record.status == closed, Record.closed_at.is_not(None),
+        select(Record).where(Record.status == Status.CLOSED.value, Record.closed_at.is_not(None),
                              Record.archived_at.is_(None)).order_by(Record.closed_at, Record.id)
     ).all()
 

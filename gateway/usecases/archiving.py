@@ -49,7 +49,7 @@ def set_archive_class(session: Session, record: Record, klass: str, actor: str,
 def archive_due(session: Session, now: datetime, calendar: WorkCalendar, delay: Duration,
                 default_class: str) -> list[str]:
     """Archive every closed record whose delay after closing has passed; their archive ids."""
-    candidates = archive.closed_unarchived(session, Status.CLOSED.value)
+    candidates = archive.closed_unarchived(session)
     done = []
     for record in candidates:
         if calendar.add(record.closed_at, delay).at > now:
