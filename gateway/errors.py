@@ -51,6 +51,21 @@ class SmtpPermanentError(GatewayError):
     """SMTP refused for good (5xx); the outbox row is dead-lettered."""
 
 
+class StorageError(GatewayError):
+    """The database could not store or read what was asked."""
+
+    exit_code = 74  # EX_IOERR
+
+
+class StorageUnavailable(StorageError):
+    """The database is locked, away or refused the connection: worth trying again later."""
+
+
+class Duplicate(StorageError):
+    """The database refused a row that breaks a constraint: in practice a second copy of
+    something unique (a Message-ID stored twice, a notice two runs both claimed)."""
+
+
 class NotFound(GatewayError):
     """A record or mail asked for by id does not exist."""
 

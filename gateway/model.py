@@ -179,3 +179,11 @@ class InboundMail:
     def answer_to(self) -> Address:
         """Where an answer goes: the first Reply-To, else From."""
         return self.reply_to[0] if self.reply_to else self.from_addr
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """IMAP resume point: the last UID committed under a UIDVALIDITY."""
+
+    uidvalidity: int
+    last_uid: int

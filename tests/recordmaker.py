@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from gateway.config import load_settings
-from gateway.db import repo
+from gateway.db import records
 from gateway.db.models import Mail, Record
 from gateway.runtime.assembly import Gateway
 
@@ -31,7 +31,7 @@ def offline_gateway(tmp_path: Path, **sections) -> Gateway:
 
 def add_record(session, *, created: datetime = MONDAY, department: str = "生产部",
                urgency: str = "urgent", status: str = "open", mails: int = 0, **fields) -> Record:
-    record_id, seq = repo.allocate_record_id(session, "NX", created.year)
+    record_id, seq = records.allocate_record_id(session, "NX", created.year)
     values = dict(
         id=record_id, prefix="NX", year=created.year, seq=seq, direction="external",
         status=status, urgency=urgency, title="设备故障通知", subject="【紧急】生产部-设备故障通知",
@@ -53,6 +53,6 @@ def add_record(session, *, created: datetime = MONDAY, department: str = "生产
                          to_addrs=["gateway@corp.example"], date=created, created_at=created,
                          size=len(raw), digest=hashlib.sha256(raw).hexdigest(), raw=raw))
     session.flush()
-    repo.add_log(session, record, at=created, kind="created", actor=record.from_addr,
-                 text=f"收到来信, 建立记录: {record.subject}")
+    records.add_log(session, record, at=created, kind="created", actor=record.from_addr,
+                    text=f"收到来信, 建立记录: {record.subject}")
     return record

@@ -21,6 +21,7 @@ from gateway.reports.evaluation import (
     period_containing,
     quantile,
 )
+from gateway.usecases import reporting
 
 TZ = ZoneInfo("Asia/Shanghai")
 CALENDAR = WorkCalendar(TZ, BusinessHours(time(9), time(18)))
@@ -122,7 +123,7 @@ def test_report_files_carry_figures_and_charts(tmp_path):
                    rating=4)
         add_record(session, created=monday, department="质量部")
     with gateway.sessions() as session:
-        evaluation = evaluation_file.build(session, WEEK, gateway.calendar, AS_OF)
+        evaluation = reporting.evaluation(session, WEEK, gateway.calendar, AS_OF)
     html = tmp_path / "report.html"
     evaluation_file.write(evaluation, "html", html, gateway.settings.gateway.templates_dir, TZ)
     text = html.read_text(encoding="utf-8")

@@ -9,7 +9,7 @@ from servers import free_port
 
 from gateway.cli.main import main
 from gateway.config import load_settings
-from gateway.db import repo
+from gateway.db import outbox
 from gateway.runtime.assembly import Gateway
 from gateway.runtime.health import UNHEALTHY
 
@@ -86,8 +86,8 @@ def test_outbox_with_an_old_pending_mail_is_stuck(config, capsys):
     path, settings = config()
     gateway = Gateway(settings)
     with gateway.sessions.begin() as session:
-        repo.enqueue(session, message_id="old@gateway.localhost", kind="ack", raw=b"x",
-                     subject="old", envelope_from="gateway@localhost", recipients=["a@b.example"],
+        outbox.enqueue(session, message_id="old@gateway.localhost", kind="ack", raw=b"x",
+                       subject="old", envelope_from="gateway@localhost", recipients=["a@b.example"],
                      record=None, now=datetime.now(UTC) - timedelta(hours=2))
     gateway.close()
     code, out = health(path, capsys)

@@ -11,7 +11,7 @@ from proxy import CuttingProxy
 from sqlalchemy import select
 from test_mail_loop import clock, gbk_mail, settings  # noqa: F401 - shared fixtures
 
-from gateway.db import repo
+from gateway.db import outbox
 from gateway.db.models import Mail, Outbox
 from gateway.errors import MailboxError
 from gateway.runtime.assembly import Gateway
@@ -34,10 +34,10 @@ def gateway(settings, clock):  # noqa: F811
 def queue(gateway, name: str, recipients: list[str], body: bytes) -> None:
     """Put one outgoing mail straight into the outbox, as any use case would."""
     with gateway.sessions.begin() as session:
-        repo.enqueue(session, message_id=f"{name}@gateway.corp.example", kind="notify",
-                     raw=b"Subject: x\r\n\r\n" + body + b"\r\n", subject="x",
-                     envelope_from="gateway@corp.example", recipients=recipients,
-                     record=None, now=gateway.clock())
+        outbox.enqueue(session, message_id=f"{name}@gateway.corp.example", kind="notify",
+                       raw=b"Subject: x\r\n\r\n" + body + b"\r\n", subject="x",
+                       envelope_from="gateway@corp.example", recipients=recipients,
+                       record=None, now=gateway.clock())
 
 
 def outbox_rows(gateway) -> list[Outbox]:

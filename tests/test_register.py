@@ -9,7 +9,8 @@ import pytest
 from openpyxl import load_workbook
 from recordmaker import MONDAY, add_record, offline_gateway
 
-from gateway.reports.register_export import HEADERS, ExportFilter, export
+from gateway.reports.register_export import HEADERS, ExportFilter
+from gateway.usecases.reporting import export_register
 
 SEED_003 = ("信息编号", "发起部门", "发起人", "接收部门/单位", "接收人", "信息主题", "内容摘要",
             "紧急程度", "传递方式", "发起时间", "预计反馈时间", "实际反馈时间", "处理状态", "备注",
@@ -33,7 +34,7 @@ def run_export(gateway, tmp_path, fmt, **filters):
     out = tmp_path / f"register.{fmt}"
     where = ExportFilter(date(2026, 11, 23), date(2026, 11, 30), **filters)
     with gateway.sessions() as session:
-        count = export(session, where, gateway.settings.tz, fmt, out)
+        count = export_register(session, where, gateway.settings.tz, fmt, out)
     return count, out
 
 

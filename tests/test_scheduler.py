@@ -13,6 +13,7 @@ from sqlalchemy import select
 from gateway.db.models import Mail, Outbox
 from gateway.reports import metrics
 from gateway.runtime.scheduler import Jobs
+from gateway.usecases import reporting
 
 MANAGERS = ["boss@corp.example", "deputy@corp.example"]
 
@@ -80,7 +81,7 @@ def test_metrics_count_the_register(jobs):
     with gateway.sessions.begin() as session:
         add_record(session, created=MONDAY, due_at=MONDAY + timedelta(hours=1), mails=2)
     with gateway.sessions() as session:
-        values = metrics.collect(session, MONDAY + timedelta(hours=2))
+        values = reporting.metric_values(session, MONDAY + timedelta(hours=2))
     assert values["gateway_records_total"] == 2
     assert values["gateway_mails_in_total"] == 1  # of the two, one in and one out
     assert values["gateway_breaches_total"] == 1  # the second is overdue, the first answered

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from gateway.db import repo
+from gateway.db import checkpoints, mails, outbox, records
 from gateway.db.engine import (
     alembic_config,
     current_revision,
@@ -19,7 +19,9 @@ from gateway.db.engine import (
     upgrade,
 )
 from gateway.db.models import AppendOnlyViolation, LogEntry, Mail, Record
-from gateway.sources.base import Checkpoint
+from gateway.db.sessions import Sessions
+from gateway.errors import Duplicate, StorageError
+from gateway.model import Checkpoint
 
 NOW = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)
 
@@ -75,9 +77,9 @@ def test_an_older_schema_is_brought_to_the_latest_revision(sessions):
 
 def test_record_ids_are_sequential_per_prefix_and_year(sessions):
     with sessions.begin() as session:
-        ids = [repo.allocate_record_id(session, "NX", 2026)[0] for _ in range(3)]
-        other = repo.allocate_record_id(session, "NB", 2026)[0]
-        next_year = repo.allocate_record_id(session, "NX", 2027)[0]
+        ids = [records.allocate_record_id(session, "NX", 2026)[0] for _ in range(3)]
+        other = records.allocate_record_id(session, "NB", 2026)[0]
+        next_year = records.allocate_record_id(session, "NX", 2027)[0]
     assert ids == ["NX-2026-001", "NX-2026-002", "NX-2026-003"]
     assert other == "NB-2026-001"
     assert next_year == "NX-2027-001"
@@ -92,7 +94,7 @@ def test_record_ids_stay_unique_under_concurrent_writers(sessions):
         try:
             for _ in range(15):
                 with sessions.begin() as session:
-                    record_id, _ = repo.allocate_record_id(session, "NJ", 2026)
+                    record_id, _ = records.allocate_record_id(session, "NJ", 2026)
                 with lock:
                     allocated.append(record_id)
         except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
@@ -119,7 +121,7 @@ def test_record_ids_stay_gapless_when_transactions_take_several(sessions):
         try:
             for _ in range(8):
                 with sessions.begin() as session:
-                    ids = [repo.allocate_record_id(session, "NK", 2026)[0] for _ in range(each)]
+                    ids = [records.allocate_record_id(session, "NK", 2026)[0] for _ in range(each)]
                 with lock:
                     allocated.extend(ids)
         except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
@@ -138,16 +140,16 @@ def test_a_rolled_back_transaction_gives_its_ids_and_log_lines_back(sessions):
     with sessions.begin() as session:
         record = _record("NX-2026-001")
         session.add(record)
-        assert repo.allocate_record_id(session, "NR", 2026)[0] == "NR-2026-001"
+        assert records.allocate_record_id(session, "NR", 2026)[0] == "NR-2026-001"
     with pytest.raises(RuntimeError, match="undone"):
         with sessions.begin() as session:
             record = session.get(Record, "NX-2026-001")
-            taken = [repo.allocate_record_id(session, "NR", 2026)[0] for _ in range(3)]
+            taken = [records.allocate_record_id(session, "NR", 2026)[0] for _ in range(3)]
             assert taken == ["NR-2026-002", "NR-2026-003", "NR-2026-004"]
-            repo.add_log(session, record, at=NOW, kind="note", actor="a@b.example", text="撤销")
+            records.add_log(session, record, at=NOW, kind="note", actor="a@b.example", text="撤销")
             raise RuntimeError("undone")
     with sessions.begin() as session:
-        assert repo.allocate_record_id(session, "NR", 2026)[0] == "NR-2026-002"
+        assert records.allocate_record_id(session, "NR", 2026)[0] == "NR-2026-002"
         assert session.query(LogEntry).count() == 0
 
 
@@ -157,11 +159,11 @@ def test_log_lines_are_seen_by_queries_of_their_own_transaction(sessions):
         session.add(record)
         mail = _mail("in@x.example", record)
         session.add(mail)
-        repo.add_log(session, record, at=NOW, kind="created", actor="a@b.example", text="建立",
-                     mail=mail)
+        records.add_log(session, record, at=NOW, kind="created", actor="a@b.example", text="建立",
+                        mail=mail)
         entry = session.query(LogEntry).one()  # written by autoflush, with the mail's new id
         assert (entry.kind, entry.mail_id) == ("created", mail.id)
-        repo.add_log(session, record, at=NOW, kind="routed", actor="gateway", text="分派")
+        records.add_log(session, record, at=NOW, kind="routed", actor="gateway", text="分派")
         with session.no_autoflush:
             assert session.query(LogEntry).count() == 1  # like pending objects: not yet
     with sessions() as session:
@@ -173,7 +175,7 @@ def test_a_savepoint_is_refused_once_the_journal_holds_rows(sessions):
         with sessions.begin() as session:
             record = _record("NX-2026-001")
             session.add(record)
-            repo.add_log(session, record, at=NOW, kind="note", actor="a@b.example", text="x")
+            records.add_log(session, record, at=NOW, kind="note", actor="a@b.example", text="x")
             session.begin_nested()
     with sessions() as session:
         assert session.query(LogEntry).count() == 0 and session.get(Record, "NX-2026-001") is None
@@ -186,15 +188,32 @@ def test_one_message_id_is_stored_once(sessions):
         with sessions.begin() as session:
             session.add(_mail("dup@x.example"))
     with sessions() as session:
-        assert repo.inbound_exists(session, "dup@x.example")
-        assert not repo.inbound_exists(session, "other@x.example")
+        assert mails.inbound_exists(session, "dup@x.example")
+        assert not mails.inbound_exists(session, "other@x.example")
+
+
+def test_driver_errors_leave_the_session_factory_as_the_gateways_own(sessions):
+    opened = Sessions(sessions.kw["bind"])
+    with opened.begin() as session:
+        session.add(_mail("dup@x.example"))
+    with pytest.raises(Duplicate) as refused:
+        with opened.begin() as session:
+            session.add(_mail("dup@x.example"))
+    assert isinstance(refused.value.__cause__, IntegrityError)
+    with pytest.raises(StorageError) as failed:
+        with opened() as session:
+            session.execute(text("SELECT * FROM no_such_table"))
+    assert isinstance(failed.value.__cause__, DBAPIError)
+    with pytest.raises(RuntimeError, match="not the database"):  # a bug stays a bug
+        with opened.begin() as session:
+            raise RuntimeError("not the database")
 
 
 def test_log_entries_refuse_update_in_the_orm(sessions):
     with sessions.begin() as session:
         record = _record("NX-2026-001")
         session.add(record)
-        repo.add_log(session, record, at=NOW, kind="created", actor="a@b.example", text="建立")
+        records.add_log(session, record, at=NOW, kind="created", actor="a@b.example", text="建立")
     with pytest.raises(AppendOnlyViolation):
         with sessions.begin() as session:
             entry = session.query(LogEntry).one()
@@ -206,7 +225,7 @@ def test_log_entries_refuse_changes_in_the_database(sessions, statement):
     with sessions.begin() as session:
         record = _record("NX-2026-001")
         session.add(record)
-        repo.add_log(session, record, at=NOW, kind="created", actor="a@b.example", text="建立")
+        records.add_log(session, record, at=NOW, kind="created", actor="a@b.example", text="建立")
     with pytest.raises(DBAPIError, match="append-only"):
         with sessions.begin() as session:
             session.execute(text(statement))
@@ -231,39 +250,39 @@ def test_threading_finds_the_record_by_any_message_id(sessions):
         session.add(record)
         session.add(_mail("first@x.example", record))
     with sessions() as session:
-        found = repo.record_for_message_ids(session, ["unknown@x", "first@x.example"])
+        found = records.record_for_message_ids(session, ["unknown@x", "first@x.example"])
         assert found is not None and found.id == "NX-2026-001"
-        assert repo.record_for_message_ids(session, ["unknown@x"]) is None
-        assert repo.record_for_message_ids(session, []) is None
+        assert records.record_for_message_ids(session, ["unknown@x"]) is None
+        assert records.record_for_message_ids(session, []) is None
 
 
 def test_checkpoint_moves_forward_and_resets_on_new_uidvalidity(sessions):
     with sessions.begin() as session:
-        repo.save_checkpoint(session, "imap:INBOX", Checkpoint(7, 40), NOW)
+        checkpoints.save(session, "imap:INBOX", Checkpoint(7, 40), NOW)
     with sessions.begin() as session:
-        repo.save_checkpoint(session, "imap:INBOX", Checkpoint(7, 30), NOW)  # never backwards
+        checkpoints.save(session, "imap:INBOX", Checkpoint(7, 30), NOW)  # never backwards
     with sessions() as session:
-        assert repo.load_checkpoint(session, "imap:INBOX") == Checkpoint(7, 40)
+        assert checkpoints.load(session, "imap:INBOX") == Checkpoint(7, 40)
     with sessions.begin() as session:
-        repo.save_checkpoint(session, "imap:INBOX", Checkpoint(8, 2), NOW)
+        checkpoints.save(session, "imap:INBOX", Checkpoint(8, 2), NOW)
     with sessions() as session:
-        assert repo.load_checkpoint(session, "imap:INBOX") == Checkpoint(8, 2)
-        assert repo.load_checkpoint(session, "imap:Other") is None
+        assert checkpoints.load(session, "imap:INBOX") == Checkpoint(8, 2)
+        assert checkpoints.load(session, "imap:Other") is None
 
 
 def test_outbox_rows_come_due_in_order(sessions):
     with sessions.begin() as session:
         for n in range(3):
-            repo.enqueue(session, message_id=f"m{n}@gw", kind="ack", raw=b"raw",
-                         subject="s", envelope_from="gw@x", recipients=["a@b"], record=None,
-                         now=NOW + timedelta(seconds=n))
+            outbox.enqueue(session, message_id=f"m{n}@gw", kind="ack", raw=b"raw",
+                           subject="s", envelope_from="gw@x", recipients=["a@b"], record=None,
+                           now=NOW + timedelta(seconds=n))
     with sessions() as session:
-        due = repo.due_outbox(session, NOW + timedelta(seconds=1), 10)
+        due = outbox.due(session, NOW + timedelta(seconds=1), 10)
         assert [(row.message_id, row.raw) for row in due] == [("m0@gw", b"raw"), ("m1@gw", b"raw")]
     with sessions.begin() as session:
-        repo.mark_sent(session, [due[0].id], NOW)
-        repo.mark_retry(session, due[1].id, "451 busy", NOW + timedelta(hours=1), dead=False)
+        outbox.mark_sent(session, [due[0].id], NOW)
+        outbox.mark_retry(session, due[1].id, "451 busy", NOW + timedelta(hours=1), dead=False)
     with sessions() as session:
-        assert repo.outbox_counts(session) == {"sent": 1, "pending": 2}
-        due = repo.due_outbox(session, NOW + timedelta(seconds=5), 10)
+        assert outbox.counts(session) == {"sent": 1, "pending": 2}
+        due = outbox.due(session, NOW + timedelta(seconds=5), 10)
         assert [row.message_id for row in due] == ["m2@gw"]

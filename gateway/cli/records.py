@@ -28,7 +28,7 @@ def add_commands(sub: Any) -> None:
 
 def _list(args: argparse.Namespace) -> int:
     from gateway.cli.show import format_list
-    from gateway.db.repo import RecordFilter, list_records
+    from gateway.db.records import RecordFilter, list_records
     from gateway.usecases.context import as_json
 
     gateway = gateway_of(args)
@@ -45,7 +45,7 @@ def _list(args: argparse.Namespace) -> int:
 
 def _show(args: argparse.Namespace) -> int:
     from gateway.cli.show import format_record
-    from gateway.db.repo import get_record
+    from gateway.db.records import get_record
     from gateway.usecases.context import as_json
 
     gateway = gateway_of(args)

@@ -40,12 +40,13 @@ def _date(text: str) -> date:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from gateway.reports.register_export import ExportFilter, export
+    from gateway.reports.register_export import ExportFilter
+    from gateway.usecases.reporting import export_register
 
     gateway = gateway_of(args)
     where = ExportFilter(args.first, args.last, args.department, args.status, args.urgency)
     with gateway.sessions() as session:
-        count = export(session, where, gateway.settings.tz, args.format, args.out)
+        count = export_register(session, where, gateway.settings.tz, args.format, args.out)
     print(f"{count} record(s) written to {args.out}")
     return 0
 
@@ -53,6 +54,7 @@ def _export(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from gateway.reports import evaluation_file
     from gateway.reports.evaluation import parse_period
+    from gateway.usecases.reporting import evaluation as evaluate
 
     try:
         period = parse_period(args.period)
@@ -60,7 +62,7 @@ def _report(args: argparse.Namespace) -> int:
         raise ConfigError(str(exc)) from None
     gateway = gateway_of(args)
     with gateway.sessions() as session:
-        evaluation = evaluation_file.build(session, period, gateway.calendar, gateway.clock())
+        evaluation = evaluate(session, period, gateway.calendar, gateway.clock())
     evaluation_file.write(evaluation, args.format, args.out, gateway.settings.gateway.templates_dir,
                           gateway.settings.tz)
     o = evaluation.overall

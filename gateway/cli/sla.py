@@ -7,9 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
-from gateway.db.models import Record, SentNotice
+from gateway.db import notices, records
 from gateway.deadlines.chase import DeadlineClock, plan
 from gateway.deadlines.policy import KINDS, record_deadlines
 from gateway.deadlines.worktime import Deadline
@@ -71,7 +69,7 @@ def due_rows(gateway, now: datetime) -> list[dict[str, Any]]:
     calendar = gateway.calendar
     rows = []
     with gateway.sessions() as session:
-        for record in session.scalars(select(Record).where(Record.status.in_(CHASED))):
+        for record in records.with_status(session, CHASED):
             for clock, deadline in record_clock(record).running():
                 left = calendar.working_time_between(now, deadline)
                 rows.append({
@@ -91,14 +89,13 @@ def due_rows(gateway, now: datetime) -> list[dict[str, Any]]:
 def _explain(gateway, record_id: str) -> int:
     services = gateway.services
     with gateway.sessions() as session:
-        record = session.get(Record, record_id.upper())
+        record = records.get_record(session, record_id)
         if record is None:
             raise NotFound(f"no record {record_id}")
         urgency = Urgency(record.urgency)
         response, resolution = record_deadlines(record.created_at, urgency, services.policy,
                                                 services.calendar, record.deadline_overrides)
-        sent = {n.key: n for n in session.scalars(
-            select(SentNotice).where(SentNotice.record_id == record.id))}
+        sent = {n.key: n for n in notices.of_record(session, record.id)}
         print(f"{record.id} {urgency.label} {record.department}: {record.title}")
         if record.deadline_overrides:
             print(f"rule '{record.rule_name}' overrides deadlines: {record.deadline_overrides}")

@@ -200,8 +200,8 @@ class SentNotice(Base):
     __table_args__ = (UniqueConstraint("record_id", "key"),)
 
 
-class Checkpoint(Base):
-    """Where a mailbox source resumes: the last UID committed under a UIDVALIDITY."""
+class StoredCheckpoint(Base):
+    """Where a mailbox source resumes (model.Checkpoint): the last UID under a UIDVALIDITY."""
 
     __tablename__ = "checkpoints"
 

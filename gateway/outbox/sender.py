@@ -12,10 +12,10 @@ from datetime import datetime, timedelta
 
 import aiosmtplib
 from pydantic import SecretStr
-from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.config import SmtpSettings
-from gateway.db import repo
+from gateway.db import outbox
+from gateway.db.sessions import Session, Sessions
 from gateway.db.writeturn import WriteTurn
 from gateway.errors import SmtpPermanentError, SmtpTemporaryError
 from gateway.faults import no_faults
@@ -79,7 +79,7 @@ class OutboxSender:
 
     def __init__(
         self,
-        sessions: sessionmaker,
+        sessions: Sessions,
         settings: SmtpSettings,
         password: SecretStr | None,
         *,
@@ -129,7 +129,7 @@ class OutboxSender:
         """Due rows, less those sent whose "sent" is still being committed."""
         # A short transaction of its own: no database lock is held while SMTP talks.
         with self._sessions() as session:
-            rows = repo.due_outbox(session, now, limit + len(skip))
+            rows = outbox.due(session, now, limit + len(skip))
         return [
             _Job(r.id, r.attempts, r.envelope_from, tuple(r.recipients), r.raw, r.message_id)
             for r in rows if r.id not in skip
@@ -207,7 +207,7 @@ class OutboxSender:
     def _mark_sent(self, ids: list[int], now: datetime) -> None:
         with self._write_turn.asked():
             with self._sessions.begin() as session:
-                repo.mark_sent(session, ids, now)
+                outbox.mark_sent(session, ids, now)
 
     def _record(self, outcome: _Outcome, jobs: list[_Job], now: datetime) -> None:
         """Failures of one batch: retry later with backoff, or dead-letter."""
@@ -220,7 +220,7 @@ class OutboxSender:
                 dead = isinstance(error, SmtpPermanentError) or tries >= self._settings.max_attempts
                 delay = backoff(tries, self._settings.backoff_initial,
                                 self._settings.backoff_max, self._rng)
-                repo.mark_retry(session, outbox_id, str(error), now + delay, dead=dead)
+                outbox.mark_retry(session, outbox_id, str(error), now + delay, dead=dead)
                 (outcome.dead if dead else outcome.retried).append(outbox_id)
                 if dead and self._on_dead:
                     # Same transaction as the dead mark: the admin is told exactly once.

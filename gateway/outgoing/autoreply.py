@@ -1,16 +1,14 @@
-"""Auto-replies: whether an automatic answer may go to an address (RFC 3834, X-Loop, a cap)."""
+"""Auto-replies: whether an automatic answer may go to an address (RFC 3834, X-Loop, a cap).
+
+Pure: the answers already sent are counted by db/autoreplies.py, and usecases/admission.py
+puts the two together.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
-from gateway.db.journal import insert_later
-from gateway.db.models import AutoReply
 from gateway.identity import Identity
 from gateway.model import InboundMail
 
@@ -55,48 +53,3 @@ def may_answer(mail: InboundMail, to_addr: str, identity: Identity, sent_recentl
         return AutoReplyPermission(False, f"{sent_recently} automatic answers to {to_addr} "
                                           f"within {cap.window}; cap is {cap.limit}")
     return AutoReplyPermission(True, f"{sent_recently} of {cap.limit} automatic answers used")
-
-
-def sent_recently(session: Session, addr: str, now: datetime, cap: AutoReplyCap) -> int:
-    """Answers to `addr` within the window: stored ones, and those added in this transaction.
-
-    The pipeline stores a batch of mails in one transaction without flushing in between, so
-    the answers admitted earlier in the batch are counted here, not by the query.
-    """
-    counted = session.info.setdefault(_COUNTED, {})
-    if addr not in counted:
-        counted[addr] = session.scalar(
-            select(func.count()).select_from(AutoReply)
-            .where(AutoReply.addr == addr, AutoReply.at > now - cap.window)
-        ) or 0
-    return counted[addr]
-
-
-_COUNTED = "gateway.auto_replies_counted"  # addr → answers in the window, this transaction
-
-
-def count_recent(session: Session, addrs: Iterable[str], now: datetime, cap: AutoReplyCap) -> None:
-    """Count the answers of many addresses in one query, so a batch asks the database once."""
-    wanted = {a.lower() for a in addrs if a} - session.info.get(_COUNTED, {}).keys()
-    if not wanted:
-        return
-    rows = session.execute(
-        select(AutoReply.addr, func.count()).where(
-            AutoReply.addr.in_(wanted), AutoReply.at > now - cap.window
-        ).group_by(AutoReply.addr)
-    )
-    counted = session.info.setdefault(_COUNTED, {})
-    counted.update(dict.fromkeys(wanted, 0))
-    counted.update({addr: n for addr, n in rows})
-
-
-def admit(session: Session, mail: InboundMail, to_addr: str, identity: Identity,
-          cap: AutoReplyCap, now: datetime, kind: str) -> AutoReplyPermission:
-    """Decide, and when allowed count the answer in the caller's transaction (so restarts
-    and crashes cannot reset the cap: the count commits with the queued mail or not at all)."""
-    to_addr = to_addr.lower()
-    decided = may_answer(mail, to_addr, identity, sent_recently(session, to_addr, now, cap), cap)
-    if decided.allowed:
-        insert_later(session, AutoReply.__table__, {"addr": to_addr, "at": now, "kind": kind})
-        session.info[_COUNTED][to_addr] += 1
-    return decided

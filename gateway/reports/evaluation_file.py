@@ -1,4 +1,4 @@
-"""The 效果评估 report as a file: HTML with charts inline, or a workbook; read from the register."""
+"""The 效果评估 report as a file: HTML with charts inline, or a workbook, from stored records."""
 
 from __future__ import annotations
 
@@ -6,20 +6,21 @@ import base64
 import io
 import logging
 import warnings
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import jinja2
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
 
-from gateway.db.models import Record
 from gateway.deadlines.worktime import WorkCalendar
 from gateway.errors import NotInstalled
 from gateway.reports.evaluation import Evaluation, Figures, Period, RecordFacts, evaluate
 from gateway.reports.register_export import fill_sheet
+
+if TYPE_CHECKING:
+    from gateway.db.models import Record
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +43,8 @@ CHART_FONTS = ["Noto Sans CJK SC", "WenQuanYi Zen Hei", "SimHei", "Microsoft YaH
                "DejaVu Sans"]
 
 
-def facts_for(session: Session, period: Period, tz: ZoneInfo) -> list[RecordFacts]:
-    start, end = period.bounds(tz)
-    query = select(Record).where(or_(
-        (Record.created_at >= start) & (Record.created_at < end),
-        (Record.closed_at >= start) & (Record.closed_at < end),
-    ))
+def facts_of(records: Iterable[Record]) -> list[RecordFacts]:
+    """What the evaluation needs of each record (those opened or closed in its period)."""
     return [
         RecordFacts(
             department=r.department,
@@ -56,12 +53,13 @@ def facts_for(session: Session, period: Period, tz: ZoneInfo) -> list[RecordFact
             first_response_at=r.first_response_at, resolve_due_at=r.resolve_due_at,
             resolved_at=r.resolved_at, closed_at=r.closed_at, rating=r.rating,
         )
-        for r in session.scalars(query)
+        for r in records
     ]
 
 
-def build(session: Session, period: Period, calendar: WorkCalendar, as_of: datetime) -> Evaluation:
-    return evaluate(facts_for(session, period, calendar.tz), period, calendar.tz, as_of,
+def build(records: Iterable[Record], period: Period, calendar: WorkCalendar,
+          as_of: datetime) -> Evaluation:
+    return evaluate(facts_of(records), period, calendar.tz, as_of,
                     calendar.working_time_between)
 
 

@@ -7,14 +7,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from gateway.db.models import Record
 from gateway.model import Status, Urgency
+
+if TYPE_CHECKING:
+    from gateway.db.models import Record
 
 # 传递方式 as the register writes it.
 CHANNEL_LABELS = {"email": "邮件", "phone": "电话", "meeting": "会议", "paper": "纸质"}
@@ -67,21 +66,14 @@ class ExportFilter:
     status: str | None = None
     urgency: str | None = None
 
+    def bounds(self, tz: ZoneInfo) -> tuple[datetime, datetime]:
+        """[since, until) of the local dates first..last, both included."""
+        return (datetime.combine(self.first, time(), tz),
+                datetime.combine(self.last + timedelta(days=1), time(), tz))
+
 
 def rows(records: Iterable[Record]) -> list[tuple[Cell, ...]]:
     return [tuple(c.value(r) for c in COLUMNS) for r in records]
-
-
-def select_records(session: Session, where: ExportFilter, tz: ZoneInfo) -> Sequence[Record]:
-    """Records opened on the local dates first..last, oldest first, as a register reads."""
-    since = datetime.combine(where.first, time(), tz)
-    until = datetime.combine(where.last + timedelta(days=1), time(), tz)
-    query = select(Record).where(Record.created_at >= since, Record.created_at < until)
-    for column, value in ((Record.department, where.department), (Record.status, where.status),
-                          (Record.urgency, where.urgency)):
-        if value:
-            query = query.where(column == value)
-    return session.scalars(query.order_by(Record.created_at, Record.id)).all()
 
 
 def write_csv(path: Path, table: Sequence[Sequence[Cell]], tz: ZoneInfo) -> None:
@@ -136,7 +128,8 @@ def fill_sheet(sheet: Any, headers: Sequence[str], widths: Sequence[int],
                 cell.number_format = DATE_FORMAT
 
 
-def export(session: Session, where: ExportFilter, tz: ZoneInfo, fmt: str, out: Path) -> int:
-    table = rows(select_records(session, where, tz))
+def export(records: Iterable[Record], tz: ZoneInfo, fmt: str, out: Path) -> int:
+    """Write the records, in the order given, as `fmt` (xlsx or csv); how many were written."""
+    table = rows(records)
     (write_xlsx if fmt == "xlsx" else write_csv)(out, table, tz)
     return len(table)

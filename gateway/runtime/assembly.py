@@ -10,8 +10,9 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from gateway.config import Settings
-from gateway.db import repo
-from gateway.db.engine import make_engine, make_sessionmaker, upgrade
+from gateway.db import outbox
+from gateway.db.engine import make_engine, upgrade
+from gateway.db.sessions import Sessions
 from gateway.db.writeturn import WriteTurn
 from gateway.deadlines.chase import ChasePolicy
 from gateway.deadlines.policy import DeadlinePolicy
@@ -62,7 +63,7 @@ class Gateway:
                                   busy_timeout=settings.database.busy_timeout)
         if migrate:
             upgrade(self.engine)
-        self.sessions = make_sessionmaker(self.engine)
+        self.sessions = Sessions(self.engine)
         self._rules = load_rules(settings.gateway.rules_dir)
         self.identity = _identity(settings)
         self.calendar = make_calendar(settings)
@@ -164,7 +165,7 @@ class Gateway:
 
     def outbox_counts(self) -> dict[str, int]:
         with self.sessions() as session:
-            return repo.outbox_counts(session)
+            return outbox.counts(session)
 
     def close(self) -> None:
         self.engine.dispose()

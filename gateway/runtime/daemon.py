@@ -12,10 +12,9 @@ import threading
 from types import FrameType
 
 import schedule
-from sqlalchemy.exc import OperationalError
 
 from gateway.db.writeturn import WriteTurn
-from gateway.errors import MailboxError
+from gateway.errors import MailboxError, StorageUnavailable
 from gateway.faults import FAULT_EXIT
 from gateway.runtime.assembly import Gateway
 from gateway.runtime.scheduler import Jobs
@@ -123,7 +122,7 @@ class Daemon:
                 self.scheduler.run_pending()
                 if not self.stopping.is_set():
                     source.wait(WAIT_SLICE)
-            except (MailboxError, OperationalError) as exc:
+            except (MailboxError, StorageUnavailable) as exc:
                 # The mailbox is gone, or the database is locked or away: either way the
                 # uncommitted mails stay in the folder and a fresh connection hands them out.
                 failures += 1

@@ -82,7 +82,7 @@ def run_demo(folder: Path) -> DemoReport:
 
 
 def _run(folder: Path, smtp_port: int, sent: mailbox.Maildir) -> DemoReport:
-    from gateway.db.repo import RecordFilter, list_records
+    from gateway.db.records import RecordFilter, list_records
     from gateway.runtime.assembly import Gateway
     from gateway.usecases.context import as_json
 
@@ -113,7 +113,7 @@ def _drain(gateway) -> Counter:
 
 
 def _first_record_id(gateway) -> str:
-    from gateway.db.repo import RecordFilter, list_records
+    from gateway.db.records import RecordFilter, list_records
 
     with gateway.sessions() as session:
         return list_records(session, RecordFilter(limit=1000))[-1].id

@@ -5,15 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
-
-from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.config import Settings
-from gateway.db import repo
-from gateway.db.engine import make_engine, make_sessionmaker
+from gateway.db import reporting
 from gateway.errors import GatewayError
 
 UNHEALTHY = 69  # EX_UNAVAILABLE: what systemd and monitoring see when a check fails
@@ -40,37 +34,18 @@ def run_checks(settings: Settings, now: datetime) -> list[Check]:
     for name, probe in checks:
         try:
             results.append(Check(name, True, probe()))
-        except (GatewayError, SQLAlchemyError, OSError) as exc:
+        except (GatewayError, OSError) as exc:
             results.append(Check(name, False, _one_line(exc)))
     return results
 
 
 def _database(settings: Settings) -> str:
-    engine = _engine(settings)
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    finally:
-        engine.dispose()
-    return engine.url.render_as_string(hide_password=True)
-
-
-def _engine(settings: Settings) -> Engine:
-    url = make_url(settings.database_url)
-    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
-        # make_engine would create an empty file: a health check must not.
-        raise GatewayError(f"SQLite file {url.database} does not exist")
-    return make_engine(settings.database_url, busy_timeout=settings.health.timeout)
+    # Never creates the database: a missing SQLite file fails the check.
+    return reporting.reachable(settings.database_url, settings.health.timeout)
 
 
 def _outbox(settings: Settings, now: datetime) -> str:
-    engine = _engine(settings)
-    try:
-        with make_sessionmaker(engine)() as session:
-            age = repo.oldest_pending_age(session, now)
-            counts = repo.outbox_counts(session)
-    finally:
-        engine.dispose()
+    counts, age = reporting.outbox_state(settings.database_url, settings.health.timeout, now)
     limit = timedelta(minutes=settings.health.outbox_stuck_minutes)
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "empty"
     if age is not None and age > limit:

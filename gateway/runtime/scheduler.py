@@ -15,7 +15,7 @@ from gateway.outgoing.mime import AttachedFile
 from gateway.reports import evaluation_file, metrics
 from gateway.reports.evaluation import Period, period_containing
 from gateway.runtime.reload import Watcher
-from gateway.usecases import archiving, system_mail
+from gateway.usecases import archiving, reporting, system_mail
 
 if TYPE_CHECKING:
     from gateway.runtime.assembly import Gateway
@@ -111,7 +111,7 @@ class Jobs:
             if system_mail.queued_before(session, services.identity, system_mail.REPORT_KIND,
                                          period.label):
                 return False
-            evaluation = evaluation_file.build(session, period, self.gateway.calendar, now)
+            evaluation = reporting.evaluation(session, period, self.gateway.calendar, now)
             with tempfile.TemporaryDirectory() as folder:
                 path = Path(folder) / f"report-{period.label}.{r.format}"
                 evaluation_file.write(evaluation, r.format, path, self.settings.gateway.templates_dir,
@@ -131,7 +131,7 @@ class Jobs:
         if target is None:
             return
         with self.gateway.sessions() as session:
-            values = metrics.collect(session, now, self.rejected_rule_sets)
+            values = reporting.metric_values(session, now, self.rejected_rule_sets)
         metrics.write_textfile(target, metrics.render(values))
 
     def _rules_broken(self, digest: str, problems: list[str], now: datetime) -> None:

@@ -6,6 +6,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Iterable, Protocol
 
+# Kept importable from here for the sources that name it beside FetchedMail; it lives in
+# model.py so that db/ can store it without importing the sources.
+from gateway.model import Checkpoint as Checkpoint
+
 
 class Settlement(StrEnum):
     """What became of a fetched mail once its transaction committed: where the source files it."""
@@ -21,14 +25,6 @@ class FetchedMail:
     size: int  # size the server announced (RFC822.SIZE); len(raw) for local sources
     uid: int | None = None  # IMAP UID, None for other sources
     truncated: bool = False  # only headers were fetched (oversize mail)
-
-
-@dataclass(frozen=True, slots=True)
-class Checkpoint:
-    """IMAP resume point: the last UID committed under a UIDVALIDITY."""
-
-    uidvalidity: int
-    last_uid: int
 
 
 class Source(Protocol):

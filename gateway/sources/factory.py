@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy.orm import sessionmaker
-
 from gateway.config import Settings
-from gateway.db import repo
-from gateway.sources.base import Checkpoint, Source
+from gateway.db import checkpoints
+from gateway.db.sessions import Sessions
+from gateway.model import Checkpoint
+from gateway.sources.base import Source
 from gateway.sources.imap import ImapSource
 from gateway.sources.imap_settings import ImapSettings
 from gateway.sources.maildir import MaildirSource
@@ -17,7 +17,7 @@ from gateway.sources.maildir import MaildirSource
 
 def make_source(
     settings: Settings,
-    sessions: sessionmaker,
+    sessions: Sessions,
     clock: Callable[[], datetime],
     faults: Callable[[str], None] = lambda point: None,
 ) -> Source:
@@ -29,11 +29,11 @@ def make_source(
 
     def load() -> Checkpoint | None:
         with sessions() as session:
-            return repo.load_checkpoint(session, key)
+            return checkpoints.load(session, key)
 
     def save(point: Checkpoint) -> None:
         with sessions.begin() as session:
-            repo.save_checkpoint(session, key, point, clock())
+            checkpoints.save(session, key, point, clock())
 
     return ImapSource(imap, load, save, faults=faults)
 

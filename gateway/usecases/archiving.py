@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from gateway.db import repo
-from gateway.db.models import Mail, Outbox, Record
+from gateway.db import archive, records
+from gateway.db.models import Record
 from gateway.deadlines.duration import Duration
 from gateway.deadlines.worktime import WorkCalendar
 from gateway.errors import ArchiveError, NotFound
@@ -43,27 +42,24 @@ def set_archive_class(session: Session, record: Record, klass: str, actor: str,
     key = archive_class_key(klass)
     before = record.archive_class
     record.archive_class = key
-    repo.add_log(session, record, at=now, kind=LogKind.ARCHIVE_CLASS, actor=actor,
-                 text=f"归档类别设为 {ARCHIVE_CLASS_LABELS[key]}",
-                 data={"from": before, "to": key})
+    records.add_log(session, record, at=now, kind=LogKind.ARCHIVE_CLASS, actor=actor,
+                    text=f"归档类别设为 {ARCHIVE_CLASS_LABELS[key]}",
+                    data={"from": before, "to": key})
 
 
 def archive_due(session: Session, now: datetime, calendar: WorkCalendar, delay: Duration,
                 default_class: str) -> list[str]:
     """Archive every closed record whose delay after closing has passed; their archive ids."""
-    candidates = session.scalars(
-        select(Record).where(Record.status == Status.CLOSED.value, Record.closed_at.is_not(None),
-                             Record.archived_at.is_(None)).order_by(Record.closed_at, Record.id)
-    ).all()
+    candidates = archive.closed_unarchived(session)
     done = []
     for record in candidates:
         if calendar.add(record.closed_at, delay).at > now:
             continue
         year = now.astimezone(calendar.tz).year
-        record.archive_id, _ = repo.allocate_record_id(session, ARCHIVE_PREFIX, year)
+        record.archive_id, _ = records.allocate_record_id(session, ARCHIVE_PREFIX, year)
         record.archive_class = record.archive_class or default_class
         record.archived_at = now
-        repo.add_log(
+        records.add_log(
             session, record, at=now, kind="archived", actor="gateway",
             text=(f"归档 {record.archive_id} ({ARCHIVE_CATEGORY_LABELS[record.direction]}, "
                   f"{ARCHIVE_CLASS_LABELS[record.archive_class]})"),
@@ -91,11 +87,7 @@ class Expired:
 
 def expired(session: Session, now: datetime, retention_years: Mapping[str, int]) -> list[Expired]:
     """Archived, not yet purged records past their class's retention; unlisted classes never."""
-    rows = session.scalars(
-        select(Record).where(Record.archived_at.is_not(None), Record.purged_at.is_(None),
-                             Record.archive_class.in_(list(retention_years)))
-        .order_by(Record.archived_at, Record.id)
-    ).all()
+    rows = archive.archived_unpurged(session, retention_years)
     out = []
     for record in rows:
         at = expires_at(record.archived_at, retention_years[record.archive_class])
@@ -112,11 +104,11 @@ def purge(session: Session, now: datetime, retention_years: Mapping[str, int], *
     if dry_run:
         return found
     for item in found:
-        record = session.get(Record, item.record_id)
+        record = records.get_record(session, item.record_id)
         _forget(session, record)
         record.purged_at = now
         years = retention_years[item.archive_class]
-        repo.add_log(
+        records.add_log(
             session, record, at=now, kind="purged", actor="gateway",
             text=(f"保存期满 ({ARCHIVE_CLASS_LABELS[item.archive_class]}, {years} 年), "
                   f"已删除原始邮件 {item.mails} 封及个人信息"),
@@ -126,14 +118,7 @@ def purge(session: Session, now: datetime, retention_years: Mapping[str, int], *
 
 
 def _forget(session: Session, record: Record) -> None:
-    mail_ids = [m.id for m in record.mails]
-    if mail_ids:
-        # The digest and size stay: proof that a mail existed, without its content.
-        session.execute(update(Mail).where(Mail.id.in_(mail_ids)).values(
-            raw=b"", subject="", from_addr="", to_addrs=[]))
-        session.execute(update(Outbox).where(Outbox.mail_id.in_(mail_ids),
-                                             Outbox.status != "pending").values(recipients=[]))
-        session.expire_all()
+    archive.forget_mails(session, [m.id for m in record.mails])
     record.from_name, record.from_addr = "", ""
     record.owner_name = record.owner_addr = None
     record.cc = []
@@ -154,8 +139,7 @@ SUMMARY_FIELDS = (
 
 def find(session: Session, ident: str) -> Record:
     """By record id (NX-2026-001) or archive id (ND-2026-001)."""
-    record = repo.get_record(session, ident) or session.scalar(
-        select(Record).where(Record.archive_id == ident.upper()))
+    record = records.get_record(session, ident) or records.by_archive_id(session, ident)
     if record is None:
         raise NotFound(f"no record or archive {ident}")
     return record

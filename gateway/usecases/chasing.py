@@ -7,12 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from gateway.db import journal, repo
-from gateway.db.models import Mail, Record, SentNotice
+from gateway.db import mails, notices, records
+from gateway.db.models import Record
 from gateway.deadlines.chase import (
     ChasePolicy,
     DeadlineClock,
@@ -22,6 +20,7 @@ from gateway.deadlines.chase import (
     due,
     working_time_left,
 )
+from gateway.errors import Duplicate
 from gateway.model import Address, LogKind, Status, Urgency
 from gateway.usecases.context import record_view
 from gateway.usecases.outgoing_mail import queue_mail
@@ -76,10 +75,10 @@ def check(services: Any, policy: ChasePolicy, now: datetime) -> CheckResult:
     each in its own transaction, so a conflict with an overlapping run costs one record.
     """
     with services.sessions() as session:
-        records = session.scalars(select(Record).where(Record.status.in_(CHASED))).all()
-        sent = _sent_keys(session, [r.id for r in records])
+        chased = records.with_status(session, CHASED)
+        sent = notices.sent_keys(session, [r.id for r in chased])
         work = []
-        for record in records:
+        for record in chased:
             found = due(record_clock(record), sent.get(record.id, set()), now, policy,
                         services.calendar)
             if found.send or found.superseded:
@@ -88,52 +87,38 @@ def check(services: Any, policy: ChasePolicy, now: datetime) -> CheckResult:
     for record_id, found in work:
         try:
             with services.sessions.begin() as session:
-                record = session.get(Record, record_id)
+                record = records.get_record(session, record_id)
                 for notice in found.superseded:
                     _supersede(session, record, notice, now)
                     skipped.append((record_id, notice.key))
                 for notice in found.send:
                     _send(session, services, record, notice, now)
                     queued.append((record_id, notice.key))
-        except IntegrityError:
+        except Duplicate:
             conflicts += 1  # an overlapping run recorded these first; its mails stand
             log.info("notices of %s were queued by another run", record_id)
     return CheckResult(tuple(queued), tuple(skipped), conflicts)
 
 
-def _sent_keys(session: Session, record_ids: list[str]) -> dict[str, set[str]]:
-    out: dict[str, set[str]] = {}
-    if not record_ids:
-        return out
-    rows = session.execute(
-        select(SentNotice.record_id, SentNotice.key).where(SentNotice.record_id.in_(record_ids))
-    )
-    for record_id, key in rows:
-        out.setdefault(record_id, set()).add(key)
-    return out
-
-
 def _supersede(session: Session, record: Record, notice: Notice, now: datetime) -> None:
-    session.add(SentNotice(record_id=record.id, key=notice.key, kind=notice.kind,
-                           clock=notice.clock, seq=notice.seq, due_at=notice.due_at,
-                           created_at=now, status="superseded"))
-    repo.add_log(session, record, at=now, kind=LogKind.NOTICE_SUPERSEDED, actor="gateway",
+    notices.add(session, record.id, key=notice.key, kind=notice.kind, clock=notice.clock,
+                seq=notice.seq, due_at=notice.due_at, now=now, status="superseded")
+    records.add_log(session, record, at=now, kind=LogKind.NOTICE_SUPERSEDED, actor="gateway",
                  text=f"{_label(notice)}未单独发送: 已被更晚的提醒取代",
                  data={"key": notice.key})
 
 
 def _send(session: Session, services: Any, record: Record, notice: Notice, now: datetime) -> None:
     to, cc = recipients(record, notice, services.rules().directory)
-    row = SentNotice(record_id=record.id, key=notice.key, kind=notice.kind, clock=notice.clock,
-                     seq=notice.seq, due_at=notice.due_at, created_at=now,
-                     status="sent" if to else "unaddressed")
-    session.add(row)
-    session.flush()  # the unique key is claimed here, before any mail is rendered
+    # The unique key is claimed here, before any mail is rendered.
+    row = notices.claim(session, record.id, key=notice.key, kind=notice.kind,
+                        clock=notice.clock, seq=notice.seq, due_at=notice.due_at, now=now,
+                        status="sent" if to else "unaddressed")
     if not to:
-        repo.add_log(session, record, at=now, kind=LogKind.WARNING, actor="gateway",
+        records.add_log(session, record, at=now, kind=LogKind.WARNING, actor="gateway",
                      text=f"{_label(notice)}无人可发: {record.department} 没有责任人、邮箱或负责人")
         return
-    original = _original_message_id(session, record)
+    original = mails.first_inbound_message_id(session, record.id)
     queued = queue_mail(
         session, services, TEMPLATES[notice.kind], to=to, cc=cc,
         context=_context(services, record, notice, now),
@@ -143,8 +128,7 @@ def _send(session: Session, services: Any, record: Record, notice: Notice, now: 
         log_kind=LogKind.NOTICE, log_data={"key": notice.key, "due_at": notice.due_at.isoformat()},
         now=now,
     )
-    journal.flush(session)
-    row.mail_id = queued.mail.id
+    notices.attach_mail(session, row, queued.mail)
 
 
 def recipients(record: Record, notice: Notice, directory) -> tuple[list[Address], list[Address]]:
@@ -162,15 +146,6 @@ def recipients(record: Record, notice: Notice, directory) -> tuple[list[Address]
     if not owner:
         return head, []
     return owner, [h for h in head if h.addr not in {o.addr for o in owner}]
-
-
-def _original_message_id(session: Session, record: Record) -> str | None:
-    return session.scalar(
-        select(Mail.message_id)
-        .where(Mail.record_id == record.id, Mail.direction == "in")
-        .order_by(Mail.id)
-        .limit(1)
-    )
 
 
 def _context(services: Any, record: Record, notice: Notice, now: datetime) -> dict[str, Any]:

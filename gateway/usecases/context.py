@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from gateway.db.models import Record
-from gateway.db.repo import RecordRow
+from gateway.db.records import RecordRow
 from gateway.model import InboundMail, LogKind, Status, Urgency
 from gateway.routing.route import Decision
 from gateway.usecases.services import Services

@@ -10,16 +10,15 @@ from datetime import datetime
 from itertools import takewhile
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from gateway.db import journal, repo
+from gateway.db import autoreplies, mails
 from gateway.db.models import Mail
-from gateway.errors import ParseError
+from gateway.db.sessions import flush_pending
+from gateway.errors import Duplicate, ParseError, StorageError
 from gateway.mail.parse import parse_mail
 from gateway.mail.subject import parse_subject
 from gateway.model import AutoKind, InboundMail
-from gateway.outgoing import autoreply
 from gateway.routing.route import route
 from gateway.sources.base import FetchedMail
 from gateway.usecases import open_record, reply, system_mail
@@ -66,10 +65,10 @@ def _process_parsed(services: Services, parsed: Parsed, now: datetime) -> Result
     try:
         with services.sessions.begin() as session:
             return _store(session, services, fetched, mail, parsed.digest, now)
-    except IntegrityError:
+    except Duplicate:
         # A concurrent run stored the same Message-ID first: the database refused the twin.
         with services.sessions() as session:
-            if repo.inbound_exists(session, mail.message_id):
+            if mails.inbound_exists(session, mail.message_id):
                 return Result(Disposition.DUPLICATE, reason="stored concurrently")
         raise
     except Exception as exc:
@@ -123,9 +122,9 @@ def _store_together(
     services: Services, parsed: list[Parsed], now: datetime, enough: Callable[[], bool]
 ) -> list[Result]:
     with services.sessions.begin() as session, session.no_autoflush:
-        repo.note_stored_inbound(session, (p.mail.message_id for p in parsed))
-        autoreply.count_recent(session, (p.mail.answer_to.addr for p in parsed), now,
-                           services.auto_reply_cap)
+        mails.note_stored_inbound(session, (p.mail.message_id for p in parsed))
+        autoreplies.count_recent(session, (p.mail.answer_to.addr for p in parsed),
+                                 since=now - services.auto_reply_cap.window)
         results = []
         for p in parsed:
             results.append(_store(session, services, p.fetched, p.mail, p.digest, now))
@@ -142,7 +141,7 @@ def _store(
     digest: str,
     now: datetime,
 ) -> Result:
-    if repo.inbound_exists(session, mail.message_id):
+    if mails.inbound_exists(session, mail.message_id):
         return Result(Disposition.DUPLICATE, reason=f"Message-ID <{mail.message_id}> already stored")
     if fetched.truncated:
         result = _quarantine_in(session, fetched, digest, mail,
@@ -151,8 +150,8 @@ def _store(
         return result
     rules = services.rules()
     tag = parse_subject(mail.subject, rules.directory.names)
-    if (tag.record_id or mail.in_reply_to or mail.references) and journal.pending(session):
-        journal.flush(session)  # in a batch, the thread may have begun a few mails earlier
+    if tag.record_id or mail.in_reply_to or mail.references:
+        flush_pending(session)  # in a batch, the thread may have begun a few mails earlier
     existing = open_record.thread_of(session, tag, mail)
     if existing is not None:
         row = _inbound_row(fetched, mail, digest, now, kind="reply")
@@ -161,7 +160,7 @@ def _store(
         return Result(Disposition.APPENDED, existing.id, queued=queued)
     if mail.auto in (AutoKind.AUTO_REPLY, AutoKind.BOUNCE) or services.identity.is_own(mail):
         why = mail.auto_reason or "mail from the gateway itself"
-        repo.add_inbound(session, _inbound_row(fetched, mail, digest, now, kind="auto"))
+        mails.add_inbound(session, _inbound_row(fetched, mail, digest, now, kind="auto"))
         return Result(Disposition.IGNORED, reason=why)
     decision = route(mail, tag, rules, internal_domains=services.identity.internal_domains)
     inbound = _inbound_values(fetched, mail, digest, now, kind="original")
@@ -217,9 +216,9 @@ def _quarantine_in(
     now: datetime,
 ) -> Result:
     key = mail.message_id if mail else f"sha256:{digest}"
-    if repo.inbound_exists(session, key):
+    if mails.inbound_exists(session, key):
         return Result(Disposition.DUPLICATE, reason="quarantined before")
-    repo.add_inbound(
+    mails.add_inbound(
         session,
         Mail(
             direction="in",
@@ -243,6 +242,5 @@ def _quarantine_in(
 
 
 def _is_storage_failure(exc: Exception) -> bool:
-    from sqlalchemy.exc import DBAPIError
-
-    return isinstance(exc, DBAPIError) and not isinstance(exc, IntegrityError)
+    # The database failed, not the mail: it stays in the mailbox for the next round.
+    return isinstance(exc, StorageError) and not isinstance(exc, Duplicate)

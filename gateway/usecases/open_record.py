@@ -8,13 +8,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from gateway.db import repo
-from gateway.db.journal import Row
+from gateway.db import mails, records
+from gateway.db.mails import Row
 from gateway.db.models import Mail, Record
-from gateway.db.repo import RecordRow
+from gateway.db.records import RecordRow
 from gateway.model import InboundMail, LogKind, Status, SubjectTag
-from gateway.outgoing import autoreply
 from gateway.routing.route import Decision
+from gateway.usecases.admission import admit
 from gateway.usecases.context import template_context
 from gateway.usecases.outgoing_mail import queue_mail
 from gateway.usecases.services import Services
@@ -26,10 +26,10 @@ _SPACE = re.compile(r"\s+")
 def thread_of(session: Session, tag: SubjectTag, mail: InboundMail) -> Record | None:
     """The record a mail belongs to: by quoted record id first, then by its threading headers."""
     if tag.record_id:
-        record = repo.get_record(session, tag.record_id)
+        record = records.get_record(session, tag.record_id)
         if record is not None:
             return record
-    return repo.record_for_message_ids(session, (*mail.in_reply_to, *reversed(mail.references)))
+    return records.record_for_message_ids(session, (*mail.in_reply_to, *reversed(mail.references)))
 
 
 def summarize(text: str) -> str:
@@ -41,8 +41,8 @@ def append_mail(
     session: Session, record: Record, row: Mail, mail: InboundMail, now: datetime
 ) -> None:
     row.record = record
-    repo.add_inbound(session, row)
-    repo.add_log(
+    mails.add_inbound(session, row)
+    records.add_log(
         session,
         record,
         at=now,
@@ -65,16 +65,16 @@ def open_record(
 ) -> tuple[RecordRow, tuple[str, ...]]:
     """Create the record, log how it was routed, and queue the acknowledgement and notice.
 
-    The hot path of the gateway: everything here is written as journal rows (db/journal.py),
+    The hot path of the gateway: everything here is written as journal rows (db/_journal.py),
     no ORM object is built. `inbound` holds the values of the mail's own row.
     """
     local_now = now.astimezone(services.calendar.tz)
-    record_id, seq = repo.allocate_record_id(session, decision.id_prefix, local_now.year)
+    record_id, seq = records.allocate_record_id(session, decision.id_prefix, local_now.year)
     policy = services.policy.with_overrides(decision.deadlines) if decision.deadlines else (
         services.policy)
     response = policy.deadline(now, tag.urgency, "response", services.calendar)
     resolution = policy.deadline(now, tag.urgency, "resolution", services.calendar)
-    record = repo.add_record(
+    record = records.add_record(
         session,
         id=record_id,
         prefix=decision.id_prefix,
@@ -107,7 +107,7 @@ def open_record(
         deadline_overrides=decision.deadlines,
         archive_class=decision.archive_class,
     )
-    row = repo.add_inbound_row(session, **inbound, record_id=record_id)
+    row = mails.add_inbound_row(session, **inbound, record_id=record_id)
     _log_opening(session, record, mail, decision, row, now)
     queued = _queue_answers(session, services, record, mail, decision, inbound["raw"], now)
     return record, queued
@@ -117,12 +117,12 @@ def _log_opening(
     session: Session, record: RecordRow, mail: InboundMail, decision: Decision, row: Row,
     now: datetime,
 ) -> None:
-    repo.add_log(
+    records.add_log(
         session, record, at=now, kind=LogKind.CREATED, actor=mail.from_addr.addr,
         text=f"收到来信, 建立记录: {mail.subject}", mail=row,
         data={"message_id": mail.message_id},
     )
-    repo.add_log(
+    records.add_log(
         session, record, at=now, kind=LogKind.ROUTED, actor="gateway",
         text=f"分派至 {decision.department.name} (规则: {decision.rule_name})",
         data={"decision": decision.as_dict()},
@@ -141,8 +141,8 @@ def _queue_answers(
     context = template_context(services, record, mail, decision)
     queued = []
     reply_to = mail.answer_to
-    ack = autoreply.admit(session, mail, reply_to.addr, services.identity,
-                      services.auto_reply_cap, now, "ack")
+    ack = admit(session, mail, reply_to.addr, services.identity, services.auto_reply_cap,
+                now, "ack")
     if ack.allowed:
         queued.append(queue_mail(
             session, services, decision.ack_template, to=(reply_to,), context=context,
@@ -150,7 +150,7 @@ def _queue_answers(
             auto_submitted="auto-replied", what="回执", now=now,
         ).message_id)
     else:
-        repo.add_log(session, record, at=now, kind=LogKind.NO_ACK, actor="gateway",
+        records.add_log(session, record, at=now, kind=LogKind.NO_ACK, actor="gateway",
                      text=f"未发送回执: {ack.reason}")
     notify_to = [*decision.department.mailbox_addresses]
     if decision.owner and decision.owner.addr not in {a.addr for a in notify_to}:
@@ -162,7 +162,7 @@ def _queue_answers(
             reply_to=mail, original=original, what="通知", now=now,
         ).message_id)
     else:
-        repo.add_log(session, record, at=now, kind=LogKind.WARNING, actor="gateway",
+        records.add_log(session, record, at=now, kind=LogKind.WARNING, actor="gateway",
                      text=f"{decision.department.name} 没有登记邮箱, 未发送通知")
     return tuple(queued)
 

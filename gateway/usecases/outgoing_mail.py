@@ -10,10 +10,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from gateway.db import repo
-from gateway.db.journal import Row
+from gateway.db import outbox, records
+from gateway.db.mails import Row
 from gateway.db.models import Record
-from gateway.db.repo import RecordRow
+from gateway.db.records import RecordRow
 from gateway.model import Address, InboundMail, LogKind
 from gateway.outgoing.headers import make_message_id
 from gateway.outgoing.mime import AttachedFile
@@ -69,7 +69,7 @@ def queue_mail(
         now=now, auto_submitted=auto_submitted,
     )
     recipients = [a.addr for a in (*out.to, *out.cc)]
-    stored = repo.enqueue(
+    stored = outbox.enqueue(
         session, message_id=out.message_id, kind=kind or template, raw=out.raw,
         subject=out.subject, envelope_from=identity.from_addr.addr, recipients=recipients,
         record=record, now=now,
@@ -78,7 +78,7 @@ def queue_mail(
     if record is not None:
         data = {"message_id": out.message_id, "template": template} if log_data is None else (
             dict(log_data))
-        repo.add_log(session, record, at=now, kind=log_kind, actor="gateway", text=text,
+        records.add_log(session, record, at=now, kind=log_kind, actor="gateway", text=text,
                      mail=stored, data=data)
     else:
         log.info("%s <%s>", text, out.message_id)

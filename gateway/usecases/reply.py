@@ -11,14 +11,13 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.closedloop import trust
 from gateway.closedloop.lifecycle import Action, Event, status_event, transition
 from gateway.closedloop.rating import Rating, parse_rating
 from gateway.closedloop.reply_commands import ParsedReply, People, Problem, parse_reply, usage_lines
-from gateway.db import repo
+from gateway.db import records
 from gateway.db.models import Mail, Record
 from gateway.mail.quoting import split_reply
 from gateway.mail.subject import parse_subject
@@ -271,7 +270,7 @@ def close_waiting(session: Session, services: Services, now: datetime) -> list[s
     """Close resolved records nobody rated within close_after; returns their ids."""
     wait = services.loop.close_after
     closed = []
-    for record in session.scalars(select(Record).where(Record.status == Status.RESOLVED.value)):
+    for record in records.with_status(session, (Status.RESOLVED.value,)):
         if record.resolved_at is None:
             continue
         due = services.calendar.add(record.resolved_at, wait).at
@@ -279,9 +278,9 @@ def close_waiting(session: Session, services: Services, now: datetime) -> list[s
             continue
         step = transition(Status.RESOLVED, Event.WAIT_ELAPSED)
         record.status, record.closed_at = step.after.value, now
-        repo.add_log(session, record, at=now, kind=LogKind.STATUS, actor="gateway",
-                     text=f"{step.before.label} → {step.after.label}: {step.reason} "
-                          f"(完成后 {wait.zh} 未收到评价)",
-                     data={"event": step.event.value, "close_after": str(wait)})
+        records.add_log(session, record, at=now, kind=LogKind.STATUS, actor="gateway",
+                        text=f"{step.before.label} → {step.after.label}: {step.reason} "
+                             f"(完成后 {wait.zh} 未收到评价)",
+                        data={"event": step.event.value, "close_after": str(wait)})
         closed.append(record.id)
     return closed

@@ -9,8 +9,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from gateway.db import journal, repo
+from gateway.db import records
 from gateway.db.models import Mail, Record
+from gateway.db.sessions import flush_pending
 from gateway.model import Address, InboundMail, LogKind
 from gateway.usecases.context import mail_view, record_view
 from gateway.usecases.outgoing_mail import queue_mail
@@ -43,8 +44,8 @@ class ReplyContext:
     def log(self, kind: LogKind, text: str, *, actor: str | None = None, **data: Any) -> None:
         if self.trust:
             data.setdefault("sender", self.trust)
-        repo.add_log(self.session, self.record, at=self.now, kind=kind,
-                     actor=actor or self.actor, text=text, mail=self.row, data=data)
+        records.add_log(self.session, self.record, at=self.now, kind=kind,
+                        actor=actor or self.actor, text=text, mail=self.row, data=data)
 
     def send(
         self,
@@ -68,7 +69,7 @@ class ReplyContext:
             auto_submitted=auto_submitted, what=what, now=self.now,
         )
         # Written now, so the next answer of this transaction threads under this one too.
-        journal.flush(self.session)
+        flush_pending(self.session)
         self.session.expire(record, ["mails"])
         self.queued.append(queued.message_id)
         return queued.message_id

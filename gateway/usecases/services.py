@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy.orm import sessionmaker
-
+from gateway.db.sessions import Sessions
 from gateway.deadlines.duration import Duration, Unit
 from gateway.deadlines.policy import DeadlinePolicy
 from gateway.deadlines.worktime import WorkCalendar
@@ -64,7 +63,7 @@ class Result:
 class Services:
     """What processing a mail needs, built once from settings by the caller."""
 
-    sessions: sessionmaker
+    sessions: Sessions
     rules: Callable[[], RuleSet]  # the rule set in force now (reloadable)
     renderer: Renderer
     calendar: WorkCalendar

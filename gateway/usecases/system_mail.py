@@ -13,16 +13,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.db.models import Mail, Outbox
+from gateway.db import mails, outbox
 from gateway.errors import TemplateError
 from gateway.identity import Identity
 from gateway.model import Address, InboundMail
-from gateway.outgoing import autoreply
 from gateway.outgoing.headers import make_message_id
 from gateway.outgoing.mime import AttachedFile
+from gateway.usecases.admission import admit
 from gateway.usecases.outgoing_mail import queue_mail
 from gateway.usecases.services import Services
 
@@ -38,7 +37,7 @@ REPORT_TEMPLATE = "report_mail"
 
 def queued_before(session: Session, identity: Identity, purpose: str, key: str) -> bool:
     message_id = make_message_id(identity.domain, purpose, key)
-    return session.scalar(select(Mail.id).where(Mail.message_id == message_id).limit(1)) is not None
+    return mails.message_id_stored(session, message_id)
 
 
 def tell_admin_of_broken_rules(session: Session, services: Services, digest: str,
@@ -75,7 +74,7 @@ def mail_report(session: Session, services: Services, *, label: str, figures: di
 def _queue_once(session: Session, services: Services, template: str, purpose: str, *,
                 key: str, to: Sequence[Address], context: dict[str, Any], what: str,
                 now: datetime, attachments: Sequence[AttachedFile] = ()) -> str | None:
-    """Queue a notice unless one for the same purpose and key was queued before.
+    """Queue a mail unless one for the same purpose and key was queued before.
 
     The key (a content digest, a period label) is in the Message-ID, so the outbox itself
     remembers what was sent, across restarts.
@@ -94,8 +93,8 @@ def tell_sender_of_oversize(session: Session, services: Services, mail: InboundM
     """Queue one notice to the sender; the caller stores the mail's Message-ID in the same
     transaction, so a second copy of the mail finds it stored and tells nobody again."""
     to = mail.answer_to
-    allowed = autoreply.admit(session, mail, to.addr, services.identity, services.auto_reply_cap,
-                          now, OVERSIZE_KIND)
+    allowed = admit(session, mail, to.addr, services.identity, services.auto_reply_cap, now,
+                    OVERSIZE_KIND)
     if not allowed.allowed:
         log.info("oversize mail <%s>: sender not told: %s", mail.message_id, allowed.reason)
         return None
@@ -112,7 +111,7 @@ def tell_admin_of_dead_letter(session: Session, outbox_id: int, error: str, now:
                               *, services: Services) -> str | None:
     """Queue the admin's notice about one dead outbox row (called once, when it died)."""
     admin = services.identity.admin_address
-    row = session.get(Outbox, outbox_id)
+    row = outbox.get(session, outbox_id)
     if not admin or row is None or row.mail.kind == DEAD_LETTER_KIND:
         return None  # a dead notice about a dead notice would only loop
     problem = {"subject": row.mail.subject, "message_id": row.mail.message_id,

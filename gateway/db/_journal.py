@@ -16,6 +16,9 @@ use, because a savepoint's rollback could not tell its rows from those before it
 The journal also keeps per-transaction counters that must reach the database once, at the
 end (`finally_execute`): the id sequence bumps once per prefix and transaction, not once per
 record, and sets its final value here.
+
+Private to the repositories of db/: the use cases call `sessions.flush_pending` when a query
+must see what their transaction wrote.
 """
 
 from __future__ import annotations

@@ -1,0 +1,66 @@
+"""Mail rows, in and out: storing incoming mail once per Message-ID, and Message-ID lookups."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+# Row: the handle of a mail written at commit, whose id is known once written.
+from gateway.db._journal import Row, insert_later_with_id
+from gateway.db.models import Mail
+
+
+def inbound_exists(session: Session, key: str) -> bool:
+    """Whether a mail with this key is stored, or pending in this session's transaction."""
+    if key in session.info.get(_PENDING_INBOUND, ()):
+        return True
+    if key in session.info.get(_LOOKED_UP, ()):
+        return False
+    return session.scalar(select(Mail.id).where(Mail.inbound_key == key)) is not None
+
+
+def note_stored_inbound(session: Session, keys: Iterable[str]) -> None:
+    """Look up many keys in one query, so a batch asks the database once, not once a mail."""
+    keys = set(keys)
+    found = session.scalars(select(Mail.inbound_key).where(Mail.inbound_key.in_(keys)))
+    _pending_inbound(session).update(found)
+    session.info.setdefault(_LOOKED_UP, set()).update(keys)
+
+
+def add_inbound(session: Session, row: Mail) -> None:
+    """Add an incoming mail; later mails of the same batch see it before it is flushed."""
+    session.add(row)
+    _pending_inbound(session).add(row.inbound_key)
+
+
+def add_inbound_row(session: Session, **values: Any) -> Row:
+    """`add_inbound` as a journal row: for a mail that opens a record in this transaction."""
+    handle = insert_later_with_id(session, Mail.__table__, values)
+    _pending_inbound(session).add(values["inbound_key"])
+    return handle
+
+
+_PENDING_INBOUND = "gateway.pending_inbound"  # stored or added in this transaction
+_LOOKED_UP = "gateway.looked_up_inbound"  # keys whose stored state is already known
+
+
+def _pending_inbound(session: Session) -> set[str]:
+    return session.info.setdefault(_PENDING_INBOUND, set())
+
+
+def message_id_stored(session: Session, message_id: str) -> bool:
+    """Whether any mail, in or out, carries this Message-ID."""
+    return session.scalar(select(Mail.id).where(Mail.message_id == message_id).limit(1)) is not None
+
+
+def first_inbound_message_id(session: Session, record_id: str) -> str | None:
+    """The Message-ID of the mail that opened the record (what its notices thread under)."""
+    return session.scalar(
+        select(Mail.message_id)
+        .where(Mail.record_id == record_id, Mail.direction == "in")
+        .order_by(Mail.id)
+        .limit(1)
+    )
