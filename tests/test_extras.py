@@ -14,6 +14,7 @@ from test_evaluation import AS_OF, TZ, WEEK
 from gateway.cli.main import main
 from gateway.errors import NotInstalled
 from gateway.reports import evaluation_file
+from gateway.usecases import reporting
 
 CHARTS_LINE = "report charts need the 'charts' extra: pip install 'mail-gateway[charts]'"
 DEMO_LINE = ("gateway: the demo's local SMTP server needs the 'demo' extra: "
@@ -27,7 +28,7 @@ def evaluation(tmp_path):
     with gateway.sessions.begin() as session:
         add_record(session, created=monday, first_response_at=monday + timedelta(hours=2))
     with gateway.sessions() as session:
-        yield evaluation_file.build(session, WEEK, gateway.calendar, AS_OF), gateway
+        yield reporting.evaluation(session, WEEK, gateway.calendar, AS_OF), gateway
     gateway.close()
 
 
