@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
 
 
 class Urgency(StrEnum):
@@ -187,3 +188,65 @@ class Checkpoint:
 
     uidvalidity: int
     last_uid: int
+
+
+class Settlement(StrEnum):
+    """What became of a fetched mail once its transaction committed: where the source files it."""
+
+    PROCESSED = "processed"  # stored as a record or added to one (or already stored before)
+    QUARANTINED = "quarantined"  # kept with a reason, not routed
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedMail:
+    key: str  # stable id within the source, e.g. "imap:INBOX:1700000000:42" or a Maildir name
+    raw: bytes
+    size: int  # size the server announced (RFC822.SIZE); len(raw) for local sources
+    uid: int | None = None  # IMAP UID, None for other sources
+    truncated: bool = False  # only headers were fetched (oversize mail)
+
+
+class RegisteredRecord(Protocol):
+    """What the register (信息交流记录表) and its reports read of a stored record.
+
+    db.models.Record has these fields; reports/ depends on this shape, not on the database.
+    """
+
+    id: str
+    status: str
+    urgency: str
+    subject: str
+    summary: str
+    problem_type: str
+    channel: str  # 传递方式
+    from_addr: str
+    from_name: str
+    from_department: str | None
+    organisation: str | None
+    department: str
+    owner_addr: str | None
+    owner_name: str | None
+    project: str | None
+    remarks: str | None
+    archive_id: str | None
+    rating: int | None
+    sent_at: datetime
+    created_at: datetime
+    due_at: datetime | None
+    resolve_due_at: datetime | None
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterCounts:
+    """What the metrics textfile reports, counted in the register."""
+
+    mails_in: int
+    records: int
+    acks_sent: int
+    outbox_pending: int
+    breaches: int  # first response late, or overdue and still missing
+    quarantined: int
+    dead_letters: int

@@ -15,8 +15,8 @@ from gateway.config import load_settings
 from gateway.db.models import LogEntry, Mail, Record
 from gateway.deadlines.duration import parse_duration
 from gateway.errors import ArchiveError, ConfigError, NotFound
+from gateway.model import FetchedMail
 from gateway.runtime.scheduler import Jobs
-from gateway.sources.base import FetchedMail
 from gateway.usecases import archiving
 
 TWO_DAYS = parse_duration("2 working days")

@@ -14,10 +14,9 @@ from gateway.config import load_settings
 from gateway.db.models import Mail
 from gateway.identity import Identity
 from gateway.mail.parse import parse_mail
-from gateway.model import Address
+from gateway.model import Address, FetchedMail
 from gateway.outgoing.autoreply import AutoReplyCap, may_answer
 from gateway.runtime.assembly import Gateway
-from gateway.sources.base import FetchedMail
 from gateway.usecases.services import Disposition
 
 ME = Identity(Address("网关", "gateway@corp.example"), "gateway.corp.example", frozenset())

@@ -10,8 +10,8 @@ import pytest
 
 from gateway.config import load_settings
 from gateway.db.models import Mail
+from gateway.model import FetchedMail
 from gateway.runtime.assembly import Gateway
-from gateway.sources.base import FetchedMail
 from gateway.usecases.services import Disposition
 
 pytestmark = pytest.mark.corpus

@@ -16,8 +16,8 @@ from test_mail_loop import ROOT
 from gateway.config import load_settings
 from gateway.db.models import Mail
 from gateway.mail.subject import parse_subject
+from gateway.model import FetchedMail
 from gateway.runtime.assembly import Gateway
-from gateway.sources.base import FetchedMail
 from gateway.usecases.services import Disposition
 from gateway.vocabulary import DEPARTMENT_SUFFIXES, URGENCY_WORDS
 

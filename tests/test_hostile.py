@@ -79,7 +79,7 @@ def test_hostile_mail_is_processed_or_quarantined_and_the_mailbox_drains(
 
 @pytest.mark.parametrize("name", sorted(HOSTILE))
 def test_each_hostile_mail_alone_never_raises(gateway, name):  # noqa: F811
-    from gateway.sources.base import FetchedMail
+    from gateway.model import FetchedMail
 
     raw = HOSTILE[name]
     result = gateway.ingest(FetchedMail(key=name, raw=raw, size=len(raw)))

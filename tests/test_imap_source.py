@@ -9,7 +9,7 @@ import time
 import pytest
 
 from gateway.errors import ConfigError, MailboxError
-from gateway.sources.base import Checkpoint, Settlement
+from gateway.model import Checkpoint, Settlement
 from gateway.sources.imap import ImapSource
 from gateway.sources.imap_protocol import compact_uid_set
 from gateway.sources.imap_settings import ImapSettings

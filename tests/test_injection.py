@@ -12,7 +12,7 @@ from crashrig import CrashRig
 from servers import SmtpCapture
 from test_mail_loop import clock, gateway, settings  # noqa: F401 - shared fixtures
 
-from gateway.sources.base import FetchedMail
+from gateway.model import FetchedMail
 
 pytestmark = pytest.mark.integration
 

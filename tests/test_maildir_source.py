@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gateway.errors import MailboxError
-from gateway.sources.base import Settlement
+from gateway.model import Settlement
 from gateway.sources.maildir import MaildirSource, with_flag
 
 

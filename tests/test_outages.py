@@ -195,7 +195,7 @@ def test_locked_database_is_retried_without_losing_mail(tmp_path, imap_account, 
 
 
 def _fetched(raw: bytes):
-    from gateway.sources.base import FetchedMail
+    from gateway.model import FetchedMail
 
     return FetchedMail(key="test", raw=raw, size=len(raw))
 

@@ -17,11 +17,10 @@ from recordmaker import ROOT, offline_gateway
 from sqlalchemy import select
 
 from gateway.db.models import LogEntry, Mail, Outbox
-from gateway.model import Address
+from gateway.model import Address, FetchedMail
 from gateway.outgoing.headers import clean
 from gateway.outgoing.render import Renderer, sample_context
 from gateway.runtime.scheduler import Jobs
-from gateway.sources.base import FetchedMail
 from gateway.usecases import system_mail
 from gateway.usecases.services import Disposition
 

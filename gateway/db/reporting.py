@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from gateway.db import outbox
 from gateway.db.engine import make_engine, make_sessionmaker
 from gateway.db.models import Mail, Outbox, Record
 from gateway.errors import StorageError
+from gateway.model import RegisterCounts
 
 
 def records_opened(
@@ -40,19 +40,6 @@ def records_opened_or_closed(session: Session, start: datetime, end: datetime
         (Record.closed_at >= start) & (Record.closed_at < end),
     ))
     return session.scalars(query).all()
-
-
-@dataclass(frozen=True, slots=True)
-class RegisterCounts:
-    """What the metrics textfile reports, counted in the register."""
-
-    mails_in: int
-    records: int
-    acks_sent: int
-    outbox_pending: int
-    breaches: int  # first response late, or overdue and still missing
-    quarantined: int
-    dead_letters: int
 
 
 def register_counts(session: Session, now: datetime) -> RegisterCounts:

@@ -1,1 +1,1 @@
-"""The SMTP edge: the outbox sender with retries and backoff, in a process of its own."""
+"""The SMTP edge: the outbox sender, with retries, backoff and dead letters."""

@@ -9,18 +9,16 @@ import warnings
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
 
 from gateway.deadlines.worktime import WorkCalendar
 from gateway.errors import NotInstalled
+from gateway.model import RegisteredRecord
 from gateway.reports.evaluation import Evaluation, Figures, Period, RecordFacts, evaluate
 from gateway.reports.register_export import fill_sheet
-
-if TYPE_CHECKING:
-    from gateway.db.models import Record
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +41,7 @@ CHART_FONTS = ["Noto Sans CJK SC", "WenQuanYi Zen Hei", "SimHei", "Microsoft YaH
                "DejaVu Sans"]
 
 
-def facts_of(records: Iterable[Record]) -> list[RecordFacts]:
+def facts_of(records: Iterable[RegisteredRecord]) -> list[RecordFacts]:
     """What the evaluation needs of each record (those opened or closed in its period)."""
     return [
         RecordFacts(
@@ -57,7 +55,7 @@ def facts_of(records: Iterable[Record]) -> list[RecordFacts]:
     ]
 
 
-def build(records: Iterable[Record], period: Period, calendar: WorkCalendar,
+def build(records: Iterable[RegisteredRecord], period: Period, calendar: WorkCalendar,
           as_of: datetime) -> Evaluation:
     return evaluate(facts_of(records), period, calendar.tz, as_of,
                     calendar.working_time_between)

@@ -6,10 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from gateway.db.reporting import RegisterCounts
+from gateway.model import RegisterCounts
 
 
 @dataclass(frozen=True, slots=True)

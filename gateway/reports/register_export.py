@@ -7,13 +7,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from gateway.model import Status, Urgency
-
-if TYPE_CHECKING:
-    from gateway.db.models import Record
+from gateway.model import RegisteredRecord, Status, Urgency
 
 # 传递方式 as the register writes it.
 CHANNEL_LABELS = {"email": "邮件", "phone": "电话", "meeting": "会议", "paper": "纸质"}
@@ -24,7 +21,7 @@ Cell = str | int | datetime | None
 @dataclass(frozen=True, slots=True)
 class Column:
     header: str
-    value: Callable[[Record], Cell]
+    value: Callable[[RegisteredRecord], Cell]
     width: int  # characters, for the spreadsheet
 
 
@@ -72,7 +69,7 @@ class ExportFilter:
                 datetime.combine(self.last + timedelta(days=1), time(), tz))
 
 
-def rows(records: Iterable[Record]) -> list[tuple[Cell, ...]]:
+def rows(records: Iterable[RegisteredRecord]) -> list[tuple[Cell, ...]]:
     return [tuple(c.value(r) for c in COLUMNS) for r in records]
 
 
@@ -128,7 +125,7 @@ def fill_sheet(sheet: Any, headers: Sequence[str], widths: Sequence[int],
                 cell.number_format = DATE_FORMAT
 
 
-def export(records: Iterable[Record], tz: ZoneInfo, fmt: str, out: Path) -> int:
+def export(records: Iterable[RegisteredRecord], tz: ZoneInfo, fmt: str, out: Path) -> int:
     """Write the records, in the order given, as `fmt` (xlsx or csv); how many were written."""
     table = rows(records)
     (write_xlsx if fmt == "xlsx" else write_csv)(out, table, tz)

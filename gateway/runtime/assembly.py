@@ -10,7 +10,6 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from gateway.config import Settings
-from gateway.db import outbox
 from gateway.db.engine import make_engine, upgrade
 from gateway.db.sessions import Sessions
 from gateway.db.writeturn import WriteTurn
@@ -20,12 +19,12 @@ from gateway.deadlines.worktime import BusinessHours, WorkCalendar
 from gateway.errors import ConfigError
 from gateway.faults import FaultInjector
 from gateway.identity import Identity
-from gateway.model import Address, Urgency
+from gateway.model import Address, FetchedMail, Urgency
 from gateway.outgoing.autoreply import AutoReplyCap
 from gateway.outgoing.render import Renderer
 from gateway.routing.load import load_rules
 from gateway.routing.ruleset import RuleSet
-from gateway.sources.base import FetchedMail, Source
+from gateway.sources.base import Source
 from gateway.usecases import chasing
 from gateway.usecases.chasing import CheckResult
 from gateway.usecases.ingest import parse_fetched, process, store_many
@@ -162,10 +161,6 @@ class Gateway:
 
     def flush(self) -> FlushResult:
         return self.sender.flush(self.clock())
-
-    def outbox_counts(self) -> dict[str, int]:
-        with self.sessions() as session:
-            return outbox.counts(session)
 
     def close(self) -> None:
         self.engine.dispose()

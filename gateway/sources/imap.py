@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from imapclient import IMAPClient
 
 from gateway.errors import MailboxError
-from gateway.sources.base import Checkpoint, FetchedMail, Settlement
+from gateway.model import Checkpoint, FetchedMail, Settlement
 from gateway.sources.imap_protocol import (
     CONNECTION_ERRORS,
     announced_size,

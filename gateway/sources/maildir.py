@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from gateway.errors import MailboxError
-from gateway.sources.base import FetchedMail, Settlement
+from gateway.model import FetchedMail, Settlement
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 from gateway.errors import NotInstalled, ParseError
-from gateway.sources.base import FetchedMail
+from gateway.model import FetchedMail
 
 # A .msg file is an OLE2 compound file; no RFC 822 mail starts with these bytes.
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"

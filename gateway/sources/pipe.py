@@ -6,7 +6,7 @@ import hashlib
 from typing import BinaryIO
 
 from gateway.errors import ParseError
-from gateway.sources.base import FetchedMail
+from gateway.model import FetchedMail
 
 MBOX_SEPARATOR = b"From "  # the envelope line MTAs put before a mail piped in mbox style
 

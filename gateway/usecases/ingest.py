@@ -18,9 +18,8 @@ from gateway.db.sessions import flush_pending
 from gateway.errors import Duplicate, ParseError, StorageError
 from gateway.mail.parse import parse_mail
 from gateway.mail.subject import parse_subject
-from gateway.model import AutoKind, InboundMail
+from gateway.model import AutoKind, FetchedMail, InboundMail
 from gateway.routing.route import route
-from gateway.sources.base import FetchedMail
 from gateway.usecases import open_record, reply, system_mail
 from gateway.usecases.services import Disposition, Result, Services
 

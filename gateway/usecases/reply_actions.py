@@ -1,4 +1,4 @@
-"""What each reply command does to a record: one handler per row of commands.COMMANDS."""
+"""What each reply command does to a record: one handler per row of reply_commands.COMMANDS."""
 
 from __future__ import annotations
 

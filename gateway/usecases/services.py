@@ -12,10 +12,10 @@ from gateway.deadlines.duration import Duration, Unit
 from gateway.deadlines.policy import DeadlinePolicy
 from gateway.deadlines.worktime import WorkCalendar
 from gateway.identity import Identity
+from gateway.model import Settlement
 from gateway.outgoing.autoreply import AutoReplyCap
 from gateway.outgoing.render import Renderer
 from gateway.routing.ruleset import RuleSet
-from gateway.sources.base import Settlement
 
 if TYPE_CHECKING:
     from gateway.config import Settings
