@@ -35,9 +35,9 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _test(args: argparse.Namespace) -> int:
-    from gateway.cli.show import explain_mail
     from gateway.routing.load import load_rules
     from gateway.sources.outlook import convert, is_outlook
+    from gateway.usecases.route_preview import explain_mail
 
     settings = settings_of(args)
     rules = load_rules(settings.gateway.rules_dir)

@@ -7,19 +7,12 @@ import json
 from datetime import datetime
 from typing import Any
 
-from gateway.db import notices, records
-from gateway.deadlines.chase import DeadlineClock, plan
-from gateway.deadlines.policy import KINDS, record_deadlines
+from gateway.deadlines.policy import KINDS
 from gateway.deadlines.worktime import Deadline
-from gateway.errors import NotFound, UsageError
+from gateway.errors import UsageError
 from gateway.model import Urgency
-from gateway.usecases.chasing import (
-    CHASED,
-    CLOCK_LABELS,
-    KIND_LABELS,
-    format_working_time,
-    record_clock,
-)
+from gateway.usecases.chasing import CLOCK_LABELS, KIND_LABELS
+from gateway.usecases.deadline_view import due_rows, schedule
 
 
 def add_commands(sub: argparse._SubParsersAction, settings_of, gateway_of) -> None:
@@ -48,7 +41,8 @@ def add_commands(sub: argparse._SubParsersAction, settings_of, gateway_of) -> No
 
 def _due(gateway, as_json: bool) -> int:
     now = gateway.clock()
-    rows = due_rows(gateway, now)
+    with gateway.sessions() as session:
+        rows = due_rows(session, gateway.calendar, now)
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
@@ -64,59 +58,32 @@ def _due(gateway, as_json: bool) -> int:
     return 0
 
 
-def due_rows(gateway, now: datetime) -> list[dict[str, Any]]:
-    """Every running deadline of every chased record, soonest first."""
-    calendar = gateway.calendar
-    rows = []
-    with gateway.sessions() as session:
-        for record in records.with_status(session, CHASED):
-            for clock, deadline in record_clock(record).running():
-                left = calendar.working_time_between(now, deadline)
-                rows.append({
-                    "id": record.id, "urgency": record.urgency, "department": record.department,
-                    "owner": record.owner_addr, "clock": clock.value,
-                    "clock_label": CLOCK_LABELS[clock], "deadline": deadline.isoformat(),
-                    "breached": deadline <= now,
-                    "working_time_left_s": int(left.total_seconds()),
-                    "working_time_left_text": format_working_time(abs(left)),
-                })
-    return sorted(rows, key=lambda r: r["deadline"])
-
-
 # --- sla explain ------------------------------------------------------------------------------
 
 
 def _explain(gateway, record_id: str) -> int:
-    services = gateway.services
+    tz = gateway.calendar.tz
     with gateway.sessions() as session:
-        record = records.get_record(session, record_id)
-        if record is None:
-            raise NotFound(f"no record {record_id}")
-        urgency = Urgency(record.urgency)
-        response, resolution = record_deadlines(record.created_at, urgency, services.policy,
-                                                services.calendar, record.deadline_overrides)
-        sent = {n.key: n for n in notices.of_record(session, record.id)}
-        print(f"{record.id} {urgency.label} {record.department}: {record.title}")
+        shown = schedule(session, gateway.services, gateway.chase_policy, record_id)
+        record = shown.record
+        print(f"{record.id} {Urgency(record.urgency).label} {record.department}: {record.title}")
         if record.deadline_overrides:
             print(f"rule '{record.rule_name}' overrides deadlines: {record.deadline_overrides}")
-        for label, deadline, stored in (("首次反馈 (response)", response, record.due_at),
-                                         ("处理完成 (resolution)", resolution, record.resolve_due_at)):
+        for label, deadline, stored in (("首次反馈 (response)", shown.response, record.due_at),
+                                         ("处理完成 (resolution)", shown.resolution,
+                                          record.resolve_due_at)):
             print(f"\n{label}")
             for line in deadline.explain():
                 print(f"  {line}")
             if stored is not None and stored != deadline.at:
-                print(f"  stored deadline differs: {stored.astimezone(services.calendar.tz)}")
+                print(f"  stored deadline differs: {stored.astimezone(tz)}")
         print("\nnotices")
-        for notice in plan(record_clock(record), gateway.chase_policy, services.calendar):
-            done = sent.get(notice.key)
-            state = f"{done.status} {done.created_at.astimezone(services.calendar.tz):%m-%d %H:%M}" \
-                if done else "pending"
-            at = notice.due_at.astimezone(services.calendar.tz)
+        for notice, done in shown.notices:
+            state = f"{done.status} {done.created_at.astimezone(tz):%m-%d %H:%M}" if done else (
+                "pending")
             seq = f" #{notice.seq}" if notice.seq else ""
-            print(f"  {at:%Y-%m-%d %H:%M}  {CLOCK_LABELS[notice.clock]}{KIND_LABELS[notice.kind]}"
-                  f"{seq}  {state}")
-            if not done and notice.clock is not DeadlineClock.OPENED and notice.seq >= 3:
-                break  # the rest of the cadence follows the same rhythm
+            print(f"  {notice.due_at.astimezone(tz):%Y-%m-%d %H:%M}  "
+                  f"{CLOCK_LABELS[notice.clock]}{KIND_LABELS[notice.kind]}{seq}  {state}")
     return 0
 
 
