@@ -70,8 +70,8 @@ def _explain(gateway, record_id: str) -> int:
         if record.deadline_overrides:
             print(f"rule '{record.rule_name}' overrides deadlines: {record.deadline_overrides}")
         for label, deadline, stored in (("首次反馈 (response)", shown.response, record.due_at),
-                                         ("处理完成 (resolution)", shown.resolution,
-                                          record.resolve_due_at)):
+                                        ("处理完成 (resolution)", shown.resolution,
+                                         record.resolve_due_at)):
             print(f"\n{label}")
             for line in deadline.explain():
                 print(f"  {line}")
@@ -101,7 +101,7 @@ def _deadline(settings, args: argparse.Namespace) -> int:
     if start.tzinfo is None:
         start = start.replace(tzinfo=calendar.tz)  # a bare time means the gateway's zone
     deadline = make_deadline_policy(settings).deadline(start, Urgency(args.urgency), args.kind,
-                                                   calendar)
+                                                       calendar)
     if args.json:
         print(json.dumps(deadline_json(deadline, args.urgency, args.kind), ensure_ascii=False))
     else:

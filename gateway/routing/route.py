@@ -116,7 +116,7 @@ def route(
     for rule in rules.rules:
         if decider is not None:
             trace.append(RuleOutcome(rule.name, rule.line, False,
-                                 f"rule '{decider.name}' matched first", evaluated=False))
+                                     f"rule '{decider.name}' matched first", evaluated=False))
             continue
         ok, why = rule.check(facts)
         trace.append(RuleOutcome(rule.name, rule.line, ok, why, continues=ok and rule.proceed))

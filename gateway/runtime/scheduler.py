@@ -85,7 +85,7 @@ class Jobs:
             return
         with self.gateway.sessions.begin() as session:
             purged = archiving.purge(session, now, self.settings.archive.retention_years,
-                                   dry_run=False)
+                                     dry_run=False)
         self._purged_on = local.date()
         if purged:
             log.info("purged %d expired record(s): %s", len(purged),
@@ -115,7 +115,7 @@ class Jobs:
             with tempfile.TemporaryDirectory() as folder:
                 path = Path(folder) / f"report-{period.label}.{r.format}"
                 evaluation_file.write(evaluation, r.format, path, self.settings.gateway.templates_dir,
-                                 self.settings.tz)
+                                      self.settings.tz)
                 data = path.read_bytes()
             overall = evaluation.overall
             system_mail.mail_report(
@@ -138,7 +138,7 @@ class Jobs:
         self.rejected_rule_sets += 1
         with self.gateway.sessions.begin() as session:
             queued = system_mail.tell_admin_of_broken_rules(session, self.gateway.services,
-                                                           digest, problems, now)
+                                                            digest, problems, now)
         if queued:
             self.wake()
 

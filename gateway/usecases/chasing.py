@@ -104,8 +104,8 @@ def _supersede(session: Session, record: Record, notice: Notice, now: datetime) 
     notices.add(session, record.id, key=notice.key, kind=notice.kind, clock=notice.clock,
                 seq=notice.seq, due_at=notice.due_at, now=now, status="superseded")
     records.add_log(session, record, at=now, kind=LogKind.NOTICE_SUPERSEDED, actor="gateway",
-                 text=f"{_label(notice)}未单独发送: 已被更晚的提醒取代",
-                 data={"key": notice.key})
+                    text=f"{_label(notice)}未单独发送: 已被更晚的提醒取代",
+                    data={"key": notice.key})
 
 
 def _send(session: Session, services: Any, record: Record, notice: Notice, now: datetime) -> None:
@@ -116,7 +116,7 @@ def _send(session: Session, services: Any, record: Record, notice: Notice, now: 
                         status="sent" if to else "unaddressed")
     if not to:
         records.add_log(session, record, at=now, kind=LogKind.WARNING, actor="gateway",
-                     text=f"{_label(notice)}无人可发: {record.department} 没有责任人、邮箱或负责人")
+                        text=f"{_label(notice)}无人可发: {record.department} 没有责任人、邮箱或负责人")
         return
     original = mails.first_inbound_message_id(session, record.id)
     queued = queue_mail(

@@ -151,7 +151,7 @@ def _queue_answers(
         ).message_id)
     else:
         records.add_log(session, record, at=now, kind=LogKind.NO_ACK, actor="gateway",
-                     text=f"未发送回执: {ack.reason}")
+                        text=f"未发送回执: {ack.reason}")
     notify_to = [*decision.department.mailbox_addresses]
     if decision.owner and decision.owner.addr not in {a.addr for a in notify_to}:
         notify_to.append(decision.owner)
@@ -163,6 +163,6 @@ def _queue_answers(
         ).message_id)
     else:
         records.add_log(session, record, at=now, kind=LogKind.WARNING, actor="gateway",
-                     text=f"{decision.department.name} 没有登记邮箱, 未发送通知")
+                        text=f"{decision.department.name} 没有登记邮箱, 未发送通知")
     return tuple(queued)
 

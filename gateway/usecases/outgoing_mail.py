@@ -79,7 +79,7 @@ def queue_mail(
         data = {"message_id": out.message_id, "template": template} if log_data is None else (
             dict(log_data))
         records.add_log(session, record, at=now, kind=log_kind, actor="gateway", text=text,
-                     mail=stored, data=data)
+                        mail=stored, data=data)
     else:
         log.info("%s <%s>", text, out.message_id)
     return Queued(out.message_id, stored, tuple(recipients))

@@ -188,7 +188,7 @@ def _follow_up(ctx: ReplyContext, new_text: str) -> None:
     ctx.send("relay", to, what="发起人补充来信", attach_original=True,
              reply={"text": new_text, "author": str(ctx.mail.from_addr), "to_staff": True})
     ctx.log(LogKind.RELAY, f"发起人补充来信已转给 {record.owner_name or record.owner_addr or record.department}: "
-                     f"{_excerpt(new_text)}")
+            f"{_excerpt(new_text)}")
 
 
 def _rate(ctx: ReplyContext, rating: Rating) -> None:
