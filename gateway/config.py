@@ -23,6 +23,7 @@ from pydantic import (
 
 from gateway import shipped
 from gateway.deadlines.duration import Duration, Unit, parse_duration
+from gateway.deadlines.policy import DeadlinePolicy
 from gateway.errors import ConfigError
 from gateway.faults import FaultRule, parse_faults
 
@@ -47,6 +48,14 @@ def _zone(value: object) -> ZoneInfo:
         raise ValueError(f"unknown time zone {value!r}") from None
 
 
+def _deadlines(value: object) -> DeadlinePolicy:
+    if isinstance(value, DeadlinePolicy):
+        return value
+    if not isinstance(value, dict):
+        raise ValueError("expected a table of urgencies, e.g. [deadlines.urgent]")
+    return DeadlinePolicy.from_mapping(value)  # its errors name the key: deadlines.urgent.…
+
+
 def _faults(value: object) -> tuple[FaultRule, ...]:
     return value if isinstance(value, tuple) else parse_faults(str(value))
 
@@ -55,6 +64,7 @@ def _faults(value: object) -> tuple[FaultRule, ...]:
 # is a ValueError that _validate turns into one line naming the key.
 DurationSetting = Annotated[Duration, PlainValidator(_duration)]  # "3 working days", "24小时"
 ZoneSetting = Annotated[ZoneInfo, PlainValidator(_zone)]  # "Asia/Shanghai"
+DeadlinesSetting = Annotated[DeadlinePolicy, PlainValidator(_deadlines)]  # over the defaults
 FaultsSetting = Annotated[tuple[FaultRule, ...], PlainValidator(_faults)]  # "after_commit:0.1"
 
 
@@ -253,7 +263,7 @@ class Settings(_Section):
     mailbox: MailboxSettings = MailboxSettings()
     smtp: SmtpSettings = SmtpSettings()
     database: DatabaseSettings = DatabaseSettings()
-    deadlines: dict[str, dict[str, str]] = {}
+    deadlines: DeadlinesSetting = Field(default_factory=DeadlinePolicy.default)
     calendar: CalendarSettings = CalendarSettings()
     chase: ChaseSettings = ChaseSettings()
     loop: ClosedLoopSettings = ClosedLoopSettings()
@@ -367,5 +377,6 @@ def _validate(data: dict[str, Any], path: Path | None) -> Settings:
             message = "unknown setting"
         elif "input" in error and not isinstance(error["input"], dict):
             message += f" (got {error['input']!r})"
-        raise ConfigError(f"{where}{key}: {message}") from None
+        line = message if message.startswith(f"{key}.") else f"{key}: {message}"
+        raise ConfigError(f"{where}{line}") from None
     return settings.model_copy(update={"source": path})

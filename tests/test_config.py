@@ -10,6 +10,7 @@ import pytest
 from gateway.config import load_settings
 from gateway.deadlines.duration import Duration, Unit
 from gateway.errors import ConfigError
+from gateway.model import Urgency
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -47,6 +48,10 @@ def test_defaults_need_no_file():
         ("[gateway]\nrule_dir = 'x'\n", "gateway.rule_dir: unknown setting"),
         ("[smtpp]\nhost = 'x'\n", "smtpp: unknown setting"),
         ("[smtp\nhost = 'x'\n", "line 1"),
+        ("[deadlines.urgent]\nresponse = '2 fortnights'\n",
+         ": deadlines.urgent.response: cannot read '2 fortnights'"),
+        ("[deadlines.asap]\nresponse = '1 hour'\n", ": deadlines.asap: unknown urgency"),
+        ("[deadlines]\nurgent = '8 hours'\n", ": deadlines.urgent: expected a table"),
     ],
 )
 def test_a_wrong_setting_is_one_line_naming_the_key(tmp_path, text, message):
@@ -136,3 +141,10 @@ def test_loops_beside_auto_reply_is_refused(tmp_path):
     path = _write(tmp_path, "[loops]\nauto_reply_limit = 2\n[auto_reply]\nlimit = 3\n")
     with pytest.raises(ConfigError, match="loops: replaced by \\[auto_reply\\]"):
         load_settings(path)
+
+
+def test_deadlines_are_read_at_load_over_the_defaults(tmp_path):
+    settings = load_settings(_write(tmp_path, "[deadlines.urgent]\nresponse = '8 hours'\n"))
+    assert settings.deadlines[(Urgency.URGENT, "response")] == Duration(8, Unit.CLOCK_HOURS)
+    assert settings.deadlines[(Urgency.NORMAL, "response")] == (
+        load_settings(None).deadlines[(Urgency.NORMAL, "response")])

@@ -91,7 +91,7 @@ def _explain(gateway, record_id: str) -> int:
 
 
 def _deadline(settings, args: argparse.Namespace) -> int:
-    from gateway.runtime.assembly import make_calendar, make_deadline_policy
+    from gateway.runtime.assembly import make_calendar
 
     try:
         start = datetime.fromisoformat(args.start)
@@ -100,8 +100,7 @@ def _deadline(settings, args: argparse.Namespace) -> int:
     calendar = make_calendar(settings)
     if start.tzinfo is None:
         start = start.replace(tzinfo=calendar.tz)  # a bare time means the gateway's zone
-    deadline = make_deadline_policy(settings).deadline(start, Urgency(args.urgency), args.kind,
-                                                       calendar)
+    deadline = settings.deadlines.deadline(start, Urgency(args.urgency), args.kind, calendar)
     if args.json:
         print(json.dumps(deadline_json(deadline, args.urgency, args.kind), ensure_ascii=False))
     else:

@@ -14,9 +14,7 @@ from gateway.db.engine import make_engine, upgrade
 from gateway.db.sessions import Sessions
 from gateway.db.writeturn import WriteTurn
 from gateway.deadlines.chase import ChasePolicy
-from gateway.deadlines.policy import DeadlinePolicy
 from gateway.deadlines.worktime import BusinessHours, WorkCalendar
-from gateway.errors import ConfigError
 from gateway.faults import FaultInjector
 from gateway.identity import Identity
 from gateway.model import Address, FetchedMail, Urgency
@@ -78,7 +76,7 @@ class Gateway:
                 eight_bit=settings.smtp.eight_bit,
             ),
             calendar=self.calendar,
-            policy=make_deadline_policy(settings),
+            policy=settings.deadlines,
             identity=self.identity,
             loop=ClosedLoopPolicy.from_settings(settings),
             faults=faults or FaultInjector(settings.faults),
@@ -177,13 +175,6 @@ def _identity(settings: Settings) -> Identity:
         signature=g.signature,
         admin_address=g.admin_address,
     )
-
-
-def make_deadline_policy(settings: Settings) -> DeadlinePolicy:
-    try:
-        return DeadlinePolicy.from_mapping(settings.deadlines)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
 
 
 def _chase_policy(settings: Settings) -> ChasePolicy:
