@@ -6,13 +6,12 @@ import logging
 from pathlib import Path
 
 import pytest
+from paths import ROOT
 
 from gateway.config import load_settings
 from gateway.deadlines.duration import Duration, Unit
 from gateway.errors import ConfigError
 from gateway.model import Urgency
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _write(tmp_path: Path, text: str) -> Path:
