@@ -135,16 +135,16 @@ class OutboxSender:
             for r in rows if r.id not in skip
         ][:limit]
 
-    async def _send_all(self, jobs: list[_Job], marker: _SentMarker) -> _Outcome:
+    async def _send_all(self, jobs: list[_Job], marker: _SentMarker) -> _FlushTally:
         queue: asyncio.Queue[_Job] = asyncio.Queue()
         for job in jobs:
             queue.put_nowait(job)
-        outcome = _Outcome()
+        outcome = _FlushTally()
         workers = min(self._settings.connections, len(jobs))
         await asyncio.gather(*(self._worker(queue, outcome, marker) for _ in range(workers)))
         return outcome
 
-    async def _worker(self, queue: asyncio.Queue[_Job], outcome: _Outcome,
+    async def _worker(self, queue: asyncio.Queue[_Job], outcome: _FlushTally,
                       marker: _SentMarker) -> None:
         client: aiosmtplib.SMTP | None = None
         marking: deque[asyncio.Future[None]] = deque()  # sent, "sent" not yet committed
@@ -209,7 +209,7 @@ class OutboxSender:
             with self._sessions.begin() as session:
                 outbox.mark_sent(session, ids, now)
 
-    def _record(self, outcome: _Outcome, jobs: list[_Job], now: datetime) -> None:
+    def _record(self, outcome: _FlushTally, jobs: list[_Job], now: datetime) -> None:
         """Failures of one batch: retry later with backoff, or dead-letter."""
         if not outcome.failed:
             return
@@ -286,7 +286,7 @@ class _SentMarker:
 
 
 @dataclass
-class _Outcome(FlushResult):
+class _FlushTally(FlushResult):
     failed: dict[int, SmtpTemporaryError | SmtpPermanentError] = field(default_factory=dict)
 
 
@@ -310,7 +310,7 @@ async def _transact(client: aiosmtplib.SMTP, job: _Job) -> None:
     if "BODY=8BITMIME" in options and not client.supports_extension("8bitmime"):
         raise SmtpPermanentError(
             "the SMTP server does not announce 8BITMIME and this mail is 8-bit; set "
-            "[smtp] eight_bit = false (an 8-bit original attached to a notice needs it anyway)")
+            "[smtp] eight_bit = false (an 8-bit original attached to a notification needs it anyway)")
     try:
         await client.mail(job.envelope_from, options=options)
         refused = []
@@ -335,7 +335,7 @@ def _connection_lost(exc: BaseException) -> bool:
                             aiosmtplib.SMTPTimeoutError, OSError))
 
 
-def _drain_as_failed(queue: asyncio.Queue[_Job], outcome: _Outcome, error: Exception) -> None:
+def _drain_as_failed(queue: asyncio.Queue[_Job], outcome: _FlushTally, error: Exception) -> None:
     # The server is gone: the rest of this batch waits for the next attempt instead of
     # each job paying a connection timeout.
     while not queue.empty():

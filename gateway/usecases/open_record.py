@@ -12,6 +12,7 @@ from gateway.db import mails, records
 from gateway.db.mails import Row
 from gateway.db.models import Mail, Record
 from gateway.db.records import RecordRow
+from gateway.deadlines.policy import record_deadlines
 from gateway.model import InboundMail, LogKind, Status, SubjectTag
 from gateway.routing.route import Decision
 from gateway.usecases.admission import admit
@@ -70,10 +71,8 @@ def open_record(
     """
     local_now = now.astimezone(services.calendar.tz)
     record_id, seq = records.allocate_record_id(session, decision.id_prefix, local_now.year)
-    policy = services.policy.with_overrides(decision.deadlines) if decision.deadlines else (
-        services.policy)
-    response = policy.deadline(now, tag.urgency, "response", services.calendar)
-    resolution = policy.deadline(now, tag.urgency, "resolution", services.calendar)
+    response, resolution = record_deadlines(now, tag.urgency, services.policy, services.calendar,
+                                            decision.deadlines)
     record = records.add_record(
         session,
         id=record_id,

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from servers import Dovecot, SmtpCapture, dovecot_available
+from servers import Dovecot, SmtpCapture, dovecot_available, require
 
 from gateway.config import load_settings
 from gateway.errors import MailboxError, SmtpTemporaryError
@@ -26,8 +26,7 @@ USER, PASSWORD = "tls@example.test", "tls-secret"
 @pytest.fixture(scope="module")
 def certificate():
     """A self-signed certificate for 127.0.0.1, made by openssl: (cert, key) paths."""
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl not installed")
+    require(None if shutil.which("openssl") else "openssl not installed")
     folder = Path(tempfile.mkdtemp(prefix="gateway-tls-"))
     folder.chmod(0o755)
     cert, key = folder / "cert.pem", folder / "key.pem"
@@ -42,8 +41,7 @@ def certificate():
 
 @pytest.fixture(scope="module")
 def tls_dovecot(certificate):
-    if reason := dovecot_available():
-        pytest.skip(reason)
+    require(dovecot_available())
     base = Path(tempfile.mkdtemp(prefix="gateway-dovecot-tls-"))
     server = Dovecot(base, {USER: PASSWORD}, tls=certificate).start()
     yield server
