@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -60,11 +61,25 @@ def daemon_process(config: Path, imap_password: str) -> Iterator[subprocess.Pope
         [sys.executable, "-m", "gateway.cli", "--config", str(config), "run"],
         cwd=config.parent, stderr=subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(ROOT), "TEST_IMAP_PASSWORD": imap_password})
+    process.log = []  # stderr's lines, read as they come so the test can wait for one
+    reader = threading.Thread(target=lambda: process.log.extend(
+        line.decode() for line in process.stderr), daemon=True)
+    reader.start()
     try:
         yield process
     finally:
         if process.poll() is None:
             process.kill()
+        reader.join(timeout=10)
+
+
+def wait_for_line(process: subprocess.Popen, text: str, timeout: float = 30) -> None:
+    """Until the daemon has logged `text`: start-up takes longer on a busy machine."""
+    deadline = time.monotonic() + timeout
+    while not any(text in line for line in process.log):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"daemon never logged {text!r}: {''.join(process.log)}")
+        time.sleep(0.05)
 
 
 def edit(path: Path, text: str) -> None:
@@ -169,7 +184,7 @@ def test_running_daemon_reloads_a_broken_then_fixed_rule_file(
     routing = rules / "routing.toml"
     text = routing.read_text(encoding="utf-8")
     with daemon_process(config, imap_account.password) as daemon:
-        time.sleep(1.5)
+        wait_for_line(daemon, "gateway running")  # the rule files' baseline is taken by then
         edit(routing, text + '\n[[rule]]\nname = "坏"\ndepartment = "不存在部"\n')
         alert = smtp_capture.wait_for(1, timeout=20)[0]
         assert list(alert.rcpt_tos) == [ADMIN]
@@ -184,7 +199,7 @@ def test_running_daemon_reloads_a_broken_then_fixed_rule_file(
         assert any("rd@corp.example" in m.rcpt_tos for m in captured)
         daemon.send_signal(signal.SIGTERM)
         assert daemon.wait(timeout=20) == 0
-    log = daemon.stderr.read().decode()
+    log = "".join(daemon.log)
     assert "rule reload refused" in log and "rules and templates reloaded" in log
     engine = create_engine(f"sqlite:///{tmp_path / 'storage' / 'gateway.sqlite3'}")
     with engine.connect() as conn:
