@@ -14,38 +14,15 @@ import argparse
 import json
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "support"))
 sys.path.insert(0, str(ROOT))
 
-from gateway.model import Address, InboundMail  # noqa: E402
+from answered import GATEWAY, NOW, STAFF, UTF8_ORIGINAL, inbound  # noqa: E402
+
 from gateway.outgoing.render import Renderer, sample_context  # noqa: E402
-
-GATEWAY = Address("信息交流网关", "gateway@corp.example")
-STAFF = (Address("王工", "wang.gong@corp.example"),)
-NOW = datetime(2026, 11, 20, 1, 30, tzinfo=UTC)
-ORIGINAL = (
-    "From: =?utf-8?b?6ZmI576O?= <chen.mei@bigcustomer.example>\r\n"
-    "To: gateway@corp.example\r\n"
-    "Subject: =?utf-8?b?44CQ57Sn5oCl44CR55Sf5Lqn6YOoLeiuvuWkh+aVhemanOmAmuefpQ==?=\r\n"
-    "Message-ID: <orig-1@bigcustomer.example>\r\n"
-    "Content-Type: text/plain; charset=utf-8\r\n"
-    "Content-Transfer-Encoding: 8bit\r\n"
-    "\r\n"
-    "3号产线液压泵故障, 请尽快派人检修。\r\n"
-).encode()
-
-
-def inbound() -> InboundMail:
-    return InboundMail(
-        message_id="orig-1@bigcustomer.example", message_id_synthetic=False, in_reply_to=(),
-        references=(), subject="【紧急】生产部-设备故障通知",
-        from_addr=Address("陈美", "chen.mei@bigcustomer.example"), sender=None, reply_to=(),
-        to=(GATEWAY,), cc=(), delivered_to=(), date=NOW, text="故障", html=None,
-        attachments=(), auto=None, auto_reason=None, x_loop=(), defects=(), size=len(ORIGINAL),
-    )
 
 
 def per_mail_seconds(renderer: Renderer, rounds: int) -> float:
@@ -54,7 +31,7 @@ def per_mail_seconds(renderer: Renderer, rounds: int) -> float:
     for _ in range(rounds):
         renderer.render("ack", to=STAFF, context=context, reply_to=mail, now=NOW)
         renderer.render("notify", to=STAFF, context=context, reply_to=mail, now=NOW,
-                        attach_original=ORIGINAL)
+                        attach_original=UTF8_ORIGINAL)
     return (time.perf_counter() - start) / rounds
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime, timedelta, timezone
 from email import message_from_bytes
 from email.header import decode_header, make_header
@@ -12,12 +11,13 @@ from email.utils import getaddresses, unquote
 from pathlib import Path
 
 import pytest
+from answered import GATEWAY, NOW, STAFF, UTF8_ORIGINAL, inbound
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from paths import ROOT
 
 from gateway.errors import TemplateError
-from gateway.model import Address, InboundMail, Status, Urgency
+from gateway.model import Address, Status, Urgency
 from gateway.outgoing.headers import (
     MAX_REFERENCES,
     clean,
@@ -38,21 +38,8 @@ from gateway.outgoing.render import (
 TEMPLATES = ROOT / "templates"
 CORPUS = ROOT.parent / "shared" / "corpus"
 DOMAIN = "gateway.corp.example"
-GATEWAY = Address("信息交流网关", "gateway@corp.example")
-NOW = datetime(2026, 11, 20, 1, 30, tzinfo=UTC)
 CST = timezone(timedelta(hours=8))
-STAFF = (Address("王工", "wang.gong@corp.example"),)
 
-UTF8_ORIGINAL = (
-    "From: =?utf-8?b?6ZmI576O?= <chen.mei@bigcustomer.example>\r\n"
-    "To: gateway@corp.example\r\n"
-    "Subject: =?utf-8?b?44CQ57Sn5oCl44CR55Sf5Lqn6YOoLeiuvuWkh+aVhemanOmAmuefpQ==?=\r\n"
-    "Message-ID: <orig-1@bigcustomer.example>\r\n"
-    "Content-Type: text/plain; charset=utf-8\r\n"
-    "Content-Transfer-Encoding: 8bit\r\n"
-    "\r\n"
-    "3号产线液压泵故障, 请尽快派人检修。\r\n"
-).encode()
 # Raw 8-bit GBK in the body and, as some clients still send it, in the Subject header too.
 GBK_ORIGINAL = (
     b"From: li@supplier.example\r\nTo: gateway@corp.example\r\n"
@@ -70,17 +57,6 @@ OWN_NOTICES = {"rules_broken", "report_mail"}
 @pytest.fixture(scope="module")
 def renderer() -> Renderer:
     return Renderer(TEMPLATES, domain=DOMAIN, from_addr=GATEWAY, signature=SIGNATURE)
-
-
-def inbound(**changes) -> InboundMail:
-    mail = InboundMail(
-        message_id="orig-1@bigcustomer.example", message_id_synthetic=False, in_reply_to=(),
-        references=(), subject="【紧急】生产部-设备故障通知",
-        from_addr=Address("陈美", "chen.mei@bigcustomer.example"), sender=None, reply_to=(),
-        to=(GATEWAY,), cc=(), delivered_to=(), date=NOW, text="故障", html=None,
-        attachments=(), auto=None, auto_reason=None, x_loop=(), defects=(), size=100,
-    )
-    return dataclasses.replace(mail, **changes)
 
 
 def context_with(record=None, mail=None) -> dict:
