@@ -24,6 +24,7 @@ from gateway.errors import Duplicate
 from gateway.model import Address, LogKind, Status, Urgency
 from gateway.usecases.context import record_view
 from gateway.usecases.outgoing_mail import queue_mail
+from gateway.usecases.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ def record_clock(record: Record) -> RecordClock:
     )
 
 
-def check(services: Any, policy: ChasePolicy, now: datetime) -> CheckResult:
+def check(services: Services, policy: ChasePolicy, now: datetime) -> CheckResult:
     """Queue every notice due at `now`; one transaction per record that has one.
 
     Reading is one pass over the open records; only records with something due are written,
@@ -108,7 +109,8 @@ def _supersede(session: Session, record: Record, notice: Notice, now: datetime) 
                     data={"key": notice.key})
 
 
-def _send(session: Session, services: Any, record: Record, notice: Notice, now: datetime) -> None:
+def _send(session: Session, services: Services, record: Record, notice: Notice,
+          now: datetime) -> None:
     to, cc = recipients(record, notice, services.rules().directory)
     # The unique key is claimed here, before any mail is rendered.
     row = notices.claim(session, record.id, key=notice.key, kind=notice.kind,
@@ -148,7 +150,8 @@ def recipients(record: Record, notice: Notice, directory) -> tuple[list[Address]
     return owner, [h for h in head if h.addr not in {o.addr for o in owner}]
 
 
-def _context(services: Any, record: Record, notice: Notice, now: datetime) -> dict[str, Any]:
+def _context(services: Services, record: Record, notice: Notice,
+             now: datetime) -> dict[str, Any]:
     tz = services.calendar.tz
     left = working_time_left(notice.deadline, now, services.calendar)
     return {
