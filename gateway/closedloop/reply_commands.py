@@ -1,6 +1,6 @@
 """Commands in the first lines of a staff reply: 状态, 责任人, 紧急程度, 备注, 解决方案, 归档类别.
 
-A command is one row of COMMANDS and one handler in staffcommands.HANDLERS.
+A command is one row of COMMANDS and one handler in usecases/reply_actions.HANDLERS.
 Parsing is all or nothing: a reply with any problem yields the problems and no commands,
 so the gateway can answer and change nothing.
 """

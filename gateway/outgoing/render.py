@@ -202,7 +202,7 @@ def sample_context(now: datetime | None = None) -> dict[str, Any]:
             "summary": "3号产线液压泵故障, 请尽快派人检修。", "organisation": "大客户有限公司",
             "from_addr": sender.addr, "from_name": sender.name, "created_at": created,
             "due_at": created + timedelta(hours=4), "resolve_due_at": created + timedelta(days=2),
-            # the closed loop's fields (loopmail.loop_context)
+            # the closed loop's fields (reply_context.loop_context)
             "resolution": "更换3号线液压泵密封件, 试机正常。", "rating": None,
             "first_response_at": created + timedelta(hours=1),
             "resolved_at": created + timedelta(days=1), "closed_at": None,

@@ -29,7 +29,7 @@ Check = Callable[[Facts, Any], tuple[bool, str]]
 @dataclass(frozen=True, slots=True)
 class Condition:
     name: str
-    kind: str  # how ruleload reads the value: words, regex, bool, urgencies, departments, …
+    kind: str  # how load.py reads the value: words, regex, bool, urgencies, departments, …
     check: Check
 
 

@@ -2,14 +2,13 @@
 
 Staff replies carry commands and answers for the originator; the originator's replies carry
 follow-ups and the rating; anyone else's mail is kept but changes nothing. The decisions are
-the pure modules' (trust, replies, commands, rating, lifecycle); this module applies them.
+the pure modules' (trust, quoting, reply_commands, rating, lifecycle); this module applies them.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -26,9 +25,7 @@ from gateway.routing.directory import Directory
 from gateway.routing.route import is_internal
 from gateway.usecases.reply_actions import HANDLERS
 from gateway.usecases.reply_context import ReplyContext
-
-if TYPE_CHECKING:
-    from gateway.usecases.services import Services
+from gateway.usecases.services import Services
 
 log = logging.getLogger(__name__)
 
