@@ -6,11 +6,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway.deadlines.duration import Duration, parse_duration
-from gateway.deadlines.worktime import Deadline, WorkCalendar
 from gateway.model import Urgency
+
+if TYPE_CHECKING:  # only named in signatures: reading settings needs no holiday tables
+    from gateway.deadlines.worktime import Deadline, WorkCalendar
 
 KINDS = ("response", "resolution")
 
