@@ -128,6 +128,11 @@ class MailboxSettings(_Credentials):
     def effective_port(self) -> int:
         return self.port or (993 if self.tls == "ssl" else 143)
 
+    @property
+    def max_size(self) -> int:
+        """max_size_mb in bytes: what the source compares RFC822.SIZE with."""
+        return int(self.max_size_mb * 1024 * 1024)
+
 
 class SmtpSettings(_Credentials):
     host: str = "127.0.0.1"

@@ -84,7 +84,7 @@ class Gateway:
                 settings.auto_reply.limit,
                 timedelta(minutes=settings.auto_reply.window_minutes),
             ),
-            max_size=int(settings.mailbox.max_size_mb * 1024 * 1024),
+            max_size=settings.mailbox.max_size,
         )
         self._sender: OutboxSender | None = None
         self.write_turn = WriteTurn()  # shared with the outbox process by the daemon
