@@ -17,6 +17,7 @@ import jinja2
 from gateway.deadlines.worktime import WorkCalendar
 from gateway.errors import NotInstalled
 from gateway.model import RegisteredRecord
+from gateway.reports import chart_fonts
 from gateway.reports.evaluation import Evaluation, Figures, Period, RecordFacts, evaluate
 from gateway.reports.register_export import fill_sheet
 
@@ -37,8 +38,8 @@ FIGURE_COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("超时", "breaches", 8),
     ("满意度均值", "rating_mean", 12),
 )
-CHART_FONTS = ["Noto Sans CJK SC", "WenQuanYi Zen Hei", "SimHei", "Microsoft YaHei",
-               "DejaVu Sans"]
+# Matplotlib's warning for a character none of the chart's fonts has.
+GLYPH_MISSING = "missing from font"
 
 
 def facts_of(records: Iterable[RegisteredRecord]) -> list[RecordFacts]:
@@ -71,53 +72,109 @@ def _rounded(value: Any) -> Any:
 
 # --- charts ---------------------------------------------------------------------------------
 
+# Every word a chart shows, in one place: the report is read by Chinese managers.
+CHART_WORDS = {
+    "volume_title": "{period} 各部门新建与关闭记录",
+    "opened": "新建",
+    "closed": "关闭",
+    "department": "部门",
+    "count": "记录数",
+    "ratings_title": "{period} 满意度分布",
+    "rating": "满意度评分",
+    "rating_tick": "{score}分",
+    "response_title": "{period} 各部门首次响应中位数",
+    "working_hours": "首次响应中位数 (工作小时)",
+    "no_department": "（无记录）",
+    "no_data": "本期无数据",
+}
+
+
 def charts(evaluation: Evaluation) -> dict[str, str]:
-    """PNG charts as base64, by name; the Agg backend needs no display."""
+    """PNG charts as base64, by name; the Agg backend needs no display. Chinese is drawn in
+    the system's Simplified Chinese font when there is one, else in the bundled one."""
+    plt, font_manager = _pyplot()
+    style = {"font.family": chart_fonts.chart_families(font_manager),
+             "axes.unicode_minus": False}
+    with plt.rc_context(style):
+        return {name: _png(name, fig, plt) for name, fig in draw(evaluation, plt).items()}
+
+
+def _pyplot() -> tuple[Any, Any]:
     try:
         import matplotlib
     except ImportError:
         raise NotInstalled.extra("charts", "report charts need") from None
-
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib import font_manager
 
+    # Families named in the list but absent from this machine are expected, not news.
     logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
-    plt.rcParams["font.sans-serif"] = CHART_FONTS
-    plt.rcParams["axes.unicode_minus"] = False
-    names = [f.name for f in evaluation.departments] or ["-"]
+    return plt, font_manager
+
+
+def draw(evaluation: Evaluation, plt: Any) -> dict[str, Any]:
+    """The charts as matplotlib figures, by name, in the fonts of the current rcParams."""
+    from matplotlib.ticker import MaxNLocator
+
+    words, period = CHART_WORDS, evaluation.period.label
+    departments = evaluation.departments
+    names = [f.name for f in departments] or [words["no_department"]]
+    xs = list(range(len(names)))
     out = {}
-    fig, ax = plt.subplots(figsize=(7, 3.2))
-    xs = range(len(names))
-    ax.bar([x - 0.2 for x in xs], [f.opened for f in evaluation.departments] or [0], 0.4,
-           label="opened")
-    ax.bar([x + 0.2 for x in xs], [f.closed for f in evaluation.departments] or [0], 0.4,
-           label="closed")
-    ax.set_xticks(list(xs), names)
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    ax.bar([x - 0.2 for x in xs], [f.opened for f in departments] or [0], 0.4,
+           label=words["opened"])
+    ax.bar([x + 0.2 for x in xs], [f.closed for f in departments] or [0], 0.4,
+           label=words["closed"])
+    _axes(ax, words["volume_title"].format(period=period), names, words["department"],
+          words["count"])
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend()
-    out["volume"] = _png(fig, plt)
-    fig, ax = plt.subplots(figsize=(5, 3))
+    out["volume"] = fig
+    fig, ax = plt.subplots(figsize=(5, 3.2))
     ratings = evaluation.overall.ratings
-    ax.bar(list(ratings), list(ratings.values()))
-    ax.set_xticks(list(ratings))
-    ax.set_xlabel("rating")
-    out["ratings"] = _png(fig, plt)
-    fig, ax = plt.subplots(figsize=(7, 3.2))
-    ax.bar(list(xs), [f.response_median_h or 0 for f in evaluation.departments] or [0])
-    ax.set_xticks(list(xs), names)
-    ax.set_ylabel("median first response (working h)")
-    out["response"] = _png(fig, plt)
+    ax.bar(list(range(len(ratings))), list(ratings.values()))
+    _axes(ax, words["ratings_title"].format(period=period),
+          [words["rating_tick"].format(score=s) for s in ratings], words["rating"],
+          words["count"])
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    out["ratings"] = fig
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    ax.bar(xs, [f.response_median_h or 0 for f in departments] or [0])
+    _axes(ax, words["response_title"].format(period=period), names, words["department"],
+          words["working_hours"])
+    out["response"] = fig
     return out
 
 
-def _png(fig: Any, plt: Any) -> str:
+def _axes(ax: Any, title: str, ticks: list[str], xlabel: str, ylabel: str) -> None:
+    ax.set_title(title)
+    ax.set_xticks(list(range(len(ticks))), ticks)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    # Counts and hours are never negative; bars all zero would otherwise centre the axis on 0.
+    heights = [bar.get_height() for bar in ax.patches]
+    ax.set_ylim(0, max(ax.get_ylim()[1], 1))
+    if not any(heights):
+        ax.text(0.5, 0.5, CHART_WORDS["no_data"], transform=ax.transAxes, ha="center",
+                va="center", color="grey")
+
+
+def _png(name: str, fig: Any, plt: Any) -> str:
     buffer = io.BytesIO()
-    # Without a CJK font (fonts-noto-cjk) department names draw as boxes; the tables in
-    # the report carry them anyway, so that is no reason to warn on every report.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         fig.tight_layout()
-        fig.savefig(buffer, format="png", dpi=90)
+        fig.savefig(buffer, format="png", dpi=96)
     plt.close(fig)
+    missing = sorted({str(w.message) for w in caught if GLYPH_MISSING in str(w.message)})
+    if missing:
+        # A character no font here has draws as an empty box; say which, once per chart.
+        log.warning("chart %s drawn with empty boxes: %s", name, "; ".join(missing))
+    for w in caught:
+        if GLYPH_MISSING not in str(w.message):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
