@@ -115,47 +115,71 @@ def _pyplot() -> tuple[Any, Any]:
 
 def draw(evaluation: Evaluation, plt: Any) -> dict[str, Any]:
     """The charts as matplotlib figures, by name, in the fonts of the current rcParams."""
-    from matplotlib.ticker import MaxNLocator
-
     words, period = CHART_WORDS, evaluation.period.label
     departments = evaluation.departments
     names = [f.name for f in departments] or [words["no_department"]]
     xs = list(range(len(names)))
-    out = {}
-    fig, ax = plt.subplots(figsize=(7, 3.4))
+    fig, ax = plt.subplots(figsize=(_department_width(names), 3.6))
     ax.bar([x - 0.2 for x in xs], [f.opened for f in departments] or [0], 0.4,
            label=words["opened"])
     ax.bar([x + 0.2 for x in xs], [f.closed for f in departments] or [0], 0.4,
            label=words["closed"])
     _axes(ax, words["volume_title"].format(period=period), names, words["department"],
-          words["count"])
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.legend()
-    out["volume"] = fig
+          words["count"], counts=True)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    out = {"volume": fig}
     fig, ax = plt.subplots(figsize=(5, 3.2))
     ratings = evaluation.overall.ratings
     ax.bar(list(range(len(ratings))), list(ratings.values()))
     _axes(ax, words["ratings_title"].format(period=period),
           [words["rating_tick"].format(score=s) for s in ratings], words["rating"],
-          words["count"])
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+          words["count"], counts=True)
     out["ratings"] = fig
-    fig, ax = plt.subplots(figsize=(7, 3.4))
+    fig, ax = plt.subplots(figsize=(_department_width(names), 3.6))
     ax.bar(xs, [f.response_median_h or 0 for f in departments] or [0])
     _axes(ax, words["response_title"].format(period=period), names, words["department"],
-          words["working_hours"])
+          words["working_hours"], counts=False)
     out["response"] = fig
     return out
 
 
-def _axes(ax: Any, title: str, ticks: list[str], xlabel: str, ylabel: str) -> None:
+# A department's name is broken after this many characters (Chinese breaks anywhere), and a
+# chart widens with its departments up to a page's width, past which names are slanted.
+NAME_LINE = 6
+SLANT_FROM = 13
+
+
+def _department_width(names: list[str]) -> float:
+    return min(max(7.0, 1.0 * len(names) + 2), 16.0)
+
+
+def tick_labels(names: list[str]) -> list[str]:
+    """Long names in lines of even length: 信息化管理办公室 → 信息化管 / 理办公室."""
+    out = []
+    for name in names:
+        lines = max(-(-len(name) // NAME_LINE), 1)
+        step = max(-(-len(name) // lines), 1)
+        out.append("\n".join(name[i:i + step] for i in range(0, len(name), step)))
+    return out
+
+
+def _axes(ax: Any, title: str, ticks: list[str], xlabel: str, ylabel: str,
+          counts: bool) -> None:
+    from matplotlib.ticker import MaxNLocator
+
     ax.set_title(title)
-    ax.set_xticks(list(range(len(ticks))), ticks)
+    if len(ticks) >= SLANT_FROM:
+        ax.set_xticks(list(range(len(ticks))), ticks, rotation=30, ha="right")
+    else:
+        ax.set_xticks(list(range(len(ticks))), tick_labels(ticks))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    # Counts and hours are never negative; bars all zero would otherwise centre the axis on 0.
+    if counts:
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    # Counts and hours are never negative; bars all zero would otherwise centre the axis on 0,
+    # and the tallest bar gets some air above it.
     heights = [bar.get_height() for bar in ax.patches]
-    ax.set_ylim(0, max(ax.get_ylim()[1], 1))
+    ax.set_ylim(0, max(max(heights, default=0) * 1.15, 1))
     if not any(heights):
         ax.text(0.5, 0.5, CHART_WORDS["no_data"], transform=ax.transAxes, ha="center",
                 va="center", color="grey")

@@ -135,7 +135,7 @@ def test_charts_draw_every_character_in_the_bundled_font(fresh_machine, caplog):
             for text in items:
                 path = font_manager.findfont(text.get_fontproperties(), fallback_to_default=False)
                 assert path == str(pylopdf_fonts_zh_cn.sans_path()), (chart, role, text)
-                missing = {c for c in text.get_text() if ord(c) not in covered}
+                missing = {c for c in text.get_text() if c != "\n" and ord(c) not in covered}
                 assert not missing, (chart, role, text.get_text())
 
 
@@ -148,7 +148,7 @@ def test_titles_axes_and_legends_are_chinese(fresh_machine):
                 assert CJK.search(words), (chart, role, words)
                 assert not re.search(r"[A-Za-z]{2,}", words), (chart, role, words)
     assert [t.get_text() for t in texts["volume"]["legend"]] == ["新建", "关闭"]
-    ticks = [t.get_text() for t in texts["volume"]["tick"]]
+    ticks = [t.get_text().replace("\n", "") for t in texts["volume"]["tick"]]
     assert sorted(ticks[:len(DEPARTMENTS)]) == sorted(DEPARTMENTS)
     assert [t.get_text() for t in texts["ratings"]["tick"][:5]] == [f"{n}分" for n in range(1, 6)]
     assert texts["volume"]["title"][0].get_text() == "2026-W48 各部门新建与关闭记录"
@@ -209,3 +209,14 @@ def test_a_system_chinese_font_is_preferred_to_the_bundled_one(system_font, capl
                 path = font_manager.findfont(text.get_fontproperties(), fallback_to_default=False)
                 assert path == system_font, (chart, role, text.get_text())
                 assert all(ord(c) in covered for c in CJK.findall(text.get_text()))
+
+
+@pytest.mark.parametrize(("name", "lines"), [
+    ("生产部", ["生产部"]),
+    ("总经理办公室", ["总经理办公室"]),
+    ("信息化管理办公室", ["信息化管", "理办公室"]),
+    ("华东区域销售服务中心第一分部", ["华东区域销", "售服务中心", "第一分部"]),
+    ("", [""]),
+])
+def test_long_department_names_break_into_even_lines(name, lines):
+    assert evaluation_file.tick_labels([name]) == ["\n".join(lines)]
