@@ -42,17 +42,24 @@ def families(installed: Collection[str], bundled: str | None) -> list[str]:
 def chart_families(font_manager: Any) -> list[str]:
     """`families()` for this machine; `font_manager` is matplotlib.font_manager, which the
     bundled font is registered with (once) when its package is installed."""
-    installed = {entry.name for entry in font_manager.fontManager.ttflist}
-    return families(installed, bundled_family(font_manager))
+    bundled = bundled_path()
+    # The bundled copy is not the system's: its family (Noto Sans SC) is also one a system
+    # may have, and counting it would put it before the system's other fonts.
+    installed = {e.name for e in font_manager.fontManager.ttflist if e.fname != bundled}
+    return families(installed, register(font_manager, bundled) if bundled else None)
 
 
-def bundled_family(font_manager: Any) -> str | None:
-    """The bundled font's family name, registered with matplotlib; None without the package."""
+def bundled_path() -> str | None:
+    """Where the bundled font is; None without its package."""
     try:
         package = importlib.import_module(BUNDLED_PACKAGE)
     except ImportError:
         return None
-    path = str(package.sans_path())
+    return str(package.sans_path())
+
+
+def register(font_manager: Any, path: str) -> str:
+    """The family name of the font at `path`, registered with matplotlib once."""
     manager = font_manager.fontManager
     for entry in manager.ttflist:
         if entry.fname == path:

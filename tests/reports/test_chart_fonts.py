@@ -105,9 +105,10 @@ def test_the_font_list_keeps_preference_order_and_ends_in_the_latin_font(install
 
 
 def test_the_bundled_font_is_registered_once_under_its_family_name():
-    first = chart_fonts.bundled_family(font_manager)
+    path = chart_fonts.bundled_path()
+    first = chart_fonts.register(font_manager, path)
     count = len(font_manager.fontManager.ttflist)
-    assert chart_fonts.bundled_family(font_manager) == first == BUNDLED
+    assert chart_fonts.register(font_manager, path) == first == BUNDLED
     assert len(font_manager.fontManager.ttflist) == count
     path = font_manager.findfont(font_manager.FontProperties(family=BUNDLED),
                                  fallback_to_default=False)
@@ -173,9 +174,13 @@ def test_the_charts_leave_matplotlib_settings_as_they_were(fresh_machine, caplog
 # --- the charts on a machine with a Chinese font of its own ---------------------------------
 
 @pytest.fixture
-def system_font(tmp_path):
+def system_font(tmp_path, monkeypatch):
     """Source Han Sans SC installed on the system (the same design as Noto Sans SC, cut here
-    to the characters of the charts), registered as matplotlib finds system fonts."""
+    to the characters of the charts), registered as matplotlib finds system fonts. The
+    machine's own Chinese fonts, if any, are kept out of the choice; the bundled family is
+    kept in it, ranked first, as a system may have its own Noto Sans SC."""
+    assert {BUNDLED, "Source Han Sans SC"} <= set(SYSTEM_FAMILIES)
+    monkeypatch.setattr(chart_fonts, "SYSTEM_FAMILIES", (BUNDLED, "Source Han Sans SC"))
     words = "".join(evaluation_file.CHART_WORDS.values()) + "".join(DEPARTMENTS)
     font = ttLib.TTFont(str(pylopdf_fonts_zh_cn.sans_path()))
     options = subset.Options()
@@ -200,6 +205,8 @@ def system_font(tmp_path):
 def test_a_system_chinese_font_is_preferred_to_the_bundled_one(system_font, caplog):
     names = chart_fonts.chart_families(font_manager)
     assert names == ["Source Han Sans SC", BUNDLED, LATIN_FALLBACK]
+    # Once registered, the bundled font still does not pass for the system's.
+    assert chart_fonts.chart_families(font_manager) == names
     pngs, boxes = _render(caplog)
     assert len(pngs) == 3 and boxes == []
     covered = _covered(system_font)
