@@ -68,7 +68,3 @@ def register(font_manager: Any, path: str) -> str:
     manager.addfont(path)
     return manager.ttflist[before].name
 
-
-def first_chinese(names: list[str]) -> str | None:
-    """The font the charts' Chinese is drawn in, for log lines and tests."""
-    return names[0] if names[0] != LATIN_FALLBACK else None
