@@ -154,8 +154,10 @@ def _involve_departments(ctx: ReplyContext, directory: Directory) -> None:
         record.departments = [*record.departments, dept.name]
         ctx.log(LogKind.INVOLVED, f"{dept.name} 加入涉及部门 (由 {ctx.actor} 转发或抄送)",
                 department=dept.name)
-        ctx.send("involved", dept.mailbox_addresses, what=f"{dept.name} 涉及部门通知",
-                 reply={"department": dept.name, "author": str(ctx.mail.from_addr)})
+        to = reply_permission.department_contacts(record, dept)
+        if to:
+            ctx.send("involved", to, what=f"{dept.name} 涉及部门通知",
+                     reply={"department": dept.name, "author": str(ctx.mail.from_addr)})
 
 
 def _relay_to_originator(ctx: ReplyContext, public: str) -> bool:

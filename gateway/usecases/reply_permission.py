@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from gateway.closedloop.permissions import Permission, RecordPeople, decide
 from gateway.closedloop.reply_commands import ParsedReply
+from gateway.db.models import Record
 from gateway.model import Address, LogKind
-from gateway.routing.directory import Directory
+from gateway.routing.directory import Department, Directory
 from gateway.usecases.reply_context import ReplyContext
 
 CLASSIFIED = "classified"
@@ -65,3 +66,10 @@ def owner_or_head(ctx: ReplyContext, directory: Directory) -> list[Address]:
     if dept.head is not None:
         return [dept.head]
     return [] if record.archive_class == CLASSIFIED else list(dept.mailbox_addresses)
+
+
+def department_contacts(record: Record, dept: Department) -> list[Address]:
+    """Where a department hears of a record: its mailboxes; for a 涉密 record its head only."""
+    if record.archive_class == CLASSIFIED:
+        return [dept.head] if dept.head else []
+    return list(dept.mailbox_addresses)

@@ -117,7 +117,7 @@ def _headers(message, sender, notice, written, to=(GATEWAY,)) -> None:
     message["Authentication-Results"] = PASS
 
 
-def outlook(body: str, notice, written, sender=HEAD) -> bytes:
+def outlook(body: str, notice, written, sender=HEAD, cc=()) -> bytes:
     """Outlook (Chinese): HTML and text, the parent's headers as a block under the answer."""
     quote = (f"\n\n发件人: 信息交流网关 <{GATEWAY}>\n发送时间: 2026年11月23日 10:05\n"
              f"收件人: 生产部 <production@corp.example>\n主题: {notice['Subject']}\n\n"
@@ -127,6 +127,8 @@ def outlook(body: str, notice, written, sender=HEAD) -> bytes:
     message.attach(MIMEText("<html><body><p>" + (body + quote).replace("\n", "<br>\n")
                             + "</p></body></html>", "html", "gb2312"))
     _headers(message, sender, notice, written)
+    if cc:
+        message["Cc"] = ", ".join(cc)
     return message.as_bytes()
 
 
@@ -302,6 +304,14 @@ def test_a_classified_record_goes_to_its_owner_alone_and_is_kept_out_of_the_regi
                        notice, loop.clock.now, sender=("孙伟", "sun.wei@corp.example")))
     later = {m.rcpt_tos: m.message for m in loop.new_mail()}
     assert "涉密" not in str(later[(CUSTOMER,)]["Subject"])
+    assert set(later) == {(CUSTOMER,)}  # the new owner wrote it himself: no notice to him
+    # Copying another department's mailbox involves it, but only its head hears of it.
+    loop.staff(outlook("备注: 请质量部周敏看一下", notice, loop.clock.now,
+                       sender=("孙伟", "sun.wei@corp.example"), cc=("quality@corp.example",)))
+    assert loop.record().departments == ["研发部", "质量部"]
+    (told,) = loop.new_mail()
+    assert told.rcpt_tos == ("zhou.min@corp.example",)
+    assert str(told.message["Subject"]).startswith("【涉密】")
 
     config = config_file(settings, loop.gateway, tmp_path)
     withheld, included = tmp_path / "withheld.csv", tmp_path / "included.csv"
