@@ -165,7 +165,6 @@ def _queue_answers(
     return tuple(queued)
 
 
-
 def _notified(decision: Decision) -> tuple[list[Address], tuple[Address, ...]]:
     """Who gets the notice with the original: the department and owner, copies as ruled.
 
