@@ -184,11 +184,20 @@ class GatewaySettings(_Section):
     admin_address: str | None = None
     signature: str = ""
     trusted_authserv_id: str | None = None  # Authentication-Results from this MTA count
+    admins: tuple[str, ...] = ()  # addresses that may change any record by mail
 
-    @field_validator("internal_domains")
+    @field_validator("internal_domains", "admins")
     @classmethod
     def _lower(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(d.strip().lower() for d in value)
+
+    @field_validator("admins")
+    @classmethod
+    def _addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for addr in value:
+            if "@" not in addr or " " in addr:
+                raise ValueError(f"admins: {addr!r} is not a mail address")
+        return value
 
 
 class CalendarSettings(_Section):

@@ -70,6 +70,10 @@ class LogKind(StrEnum):
     ARCHIVE_CLASS = "archive_class"
     ARCHIVED = "archived"
     PURGED = "purged"
+    PHONE = "phone"
+    MINUTES = "minutes"
+    COMMENT = "comment"
+    EXPORTED = "exported"
 
     @property
     def label(self) -> str:
@@ -100,6 +104,10 @@ _LOG_KIND_LABELS = {
     LogKind.ARCHIVE_CLASS: "归档类别",
     LogKind.ARCHIVED: "归档",
     LogKind.PURGED: "保存期满删除",
+    LogKind.PHONE: "电话",
+    LogKind.MINUTES: "会议纪要",
+    LogKind.COMMENT: "意见",
+    LogKind.EXPORTED: "导出",
 }
 
 
@@ -230,6 +238,7 @@ class RegisteredRecord(Protocol):
     remarks: str | None
     archive_id: str | None
     rating: int | None
+    archive_class: str | None  # ordinary | important | classified (涉密)
     sent_at: datetime
     created_at: datetime
     due_at: datetime | None

@@ -70,6 +70,20 @@ ARCHIVE_CLASS_WORDS: dict[str, str] = {
 ARCHIVE_CLASS_LABELS: dict[str, str] = {
     "ordinary": "普通", "important": "重要", "classified": "涉密",
 }
+# 对外: 是 — yes/no as staff write it after a command.
+YES_NO_WORDS: dict[str, bool] = {
+    "是": True, "对": True, "要": True, "需要": True, "发送": True, "yes": True, "y": True,
+    "true": True, "1": True,
+    "否": False, "不": False, "不要": False, "不需要": False, "no": False, "n": False,
+    "false": False, "0": False,
+}
+# 电话: 11:20 已电话告知供应商, … — the words before the person called, stripped to name them.
+CALL_VERBS: tuple[str, ...] = (
+    "已电话告知", "已电话通知", "已电话联系", "电话告知", "电话通知", "电话联系", "已致电", "致电",
+    "已联系", "联系了", "联系", "已告知", "告知", "已通知", "通知", "回电", "来电", "与", "和",
+    "给", "called", "call with", "spoke with", "spoke to", "talked to", "talked with", "with",
+)
+CALL_TAILS: tuple[str, ...] = ("通电话", "通话", "沟通", "电话", "确认")
 # 归档分类: internal threads and those with outside parties are filed apart (seed 003).
 ARCHIVE_CATEGORY_LABELS: dict[str, str] = {"internal": "内部", "external": "外部"}
 

@@ -27,6 +27,7 @@ def test_the_example_config_loads(monkeypatch):
     assert settings.smtp.from_ == "信息交流网关 <gateway@corp.example>"
     assert settings.gateway.internal_domains == ("corp.example",)
     assert str(settings.tz) == "Asia/Shanghai"
+    assert settings.gateway.admins == ("it-admin@corp.example",)
 
 
 def test_defaults_need_no_file():
@@ -51,6 +52,7 @@ def test_defaults_need_no_file():
          ": deadlines.urgent.response: cannot read '2 fortnights'"),
         ("[deadlines.asap]\nresponse = '1 hour'\n", ": deadlines.asap: unknown urgency"),
         ("[deadlines]\nurgent = '8 hours'\n", ": deadlines.urgent: expected a table"),
+        ("[gateway]\nadmins = ['boss']\n", "gateway.admins: "),
     ],
 )
 def test_a_wrong_setting_is_one_line_naming_the_key(tmp_path, text, message):

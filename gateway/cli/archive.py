@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ def add_commands(sub: Any) -> None:
     handover = actions.add_parser("export", help="a record's thread as .eml files + summary")
     handover.add_argument("id", help="record id (NX-2026-001) or archive id (ND-2026-001)")
     handover.add_argument("--out", type=Path, required=True)
+    handover.add_argument("--by", help="who exports, logged for 涉密 records (default: the OS user)")
     handover.set_defaults(handler=_export)
 
 
@@ -53,7 +55,18 @@ def _export(args: argparse.Namespace) -> int:
     from gateway.usecases.archiving import export_thread
 
     gateway = gateway_of(args)
-    with gateway.sessions() as session:
-        written = export_thread(session, args.id, args.out, gateway.settings.tz)
+    by = args.by or _os_user()
+    with gateway.sessions.begin() as session:
+        written = export_thread(session, args.id, args.out, gateway.settings.tz, by=by,
+                                now=gateway.clock())
     print(f"{len(written)} file(s) written to {args.out}")
     return 0
+
+
+def _os_user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry for the uid (containers)
+        return f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"

@@ -23,12 +23,16 @@ def add_commands(sub: Any) -> None:
     export.add_argument("--department")
     export.add_argument("--status", choices=STATUSES)
     export.add_argument("--urgency", choices=URGENCIES)
+    export.add_argument("--include-classified", action="store_true",
+                        help="write the content of 涉密 records too (left out by default)")
     export.set_defaults(handler=_export)
 
     report = sub.add_parser("report", help="效果评估 for a period: 2026Q4, 2026-11 or 2026-W47")
     report.add_argument("--period", required=True)
     report.add_argument("--format", choices=["html", "xlsx"], default="html")
     report.add_argument("--out", type=Path, required=True)
+    report.add_argument("--include-classified", action="store_true",
+                        help="name the senders of 涉密 records too (left out by default)")
     report.set_defaults(handler=_report)
 
 
@@ -46,7 +50,8 @@ def _export(args: argparse.Namespace) -> int:
     gateway = gateway_of(args)
     where = ExportFilter(args.first, args.last, args.department, args.status, args.urgency)
     with gateway.sessions() as session:
-        count = export_register(session, where, gateway.settings.tz, args.format, args.out)
+        count = export_register(session, where, gateway.settings.tz, args.format, args.out,
+                                args.include_classified)
     print(f"{count} record(s) written to {args.out}")
     return 0
 
@@ -62,7 +67,8 @@ def _report(args: argparse.Namespace) -> int:
         raise ConfigError(str(exc)) from None
     gateway = gateway_of(args)
     with gateway.sessions() as session:
-        evaluation = evaluate(session, period, gateway.calendar, gateway.clock())
+        evaluation = evaluate(session, period, gateway.calendar, gateway.clock(),
+                              args.include_classified)
     evaluation_file.write(evaluation, args.format, args.out, gateway.settings.gateway.templates_dir,
                           gateway.settings.tz)
     o = evaluation.overall

@@ -33,7 +33,7 @@ def format_record(data: dict[str, Any], tz: tzinfo) -> list[str]:
         f"  接收部门   {data['department']}  责任人 {_owner(data)}",
         f"  涉及部门   {'、'.join(data['departments']) or '-'}",
         f"  紧急程度   {Urgency(data['urgency']).label}   问题类型 {data['problem_type']}",
-        f"  处理状态   {Status(data['status']).label}",
+        f"  处理状态   {Status(data['status']).label}   传递方式 {'+'.join(data.get('channels', [])) or '-'}",
         f"  发起时间   {_local(data['sent_at'], tz)}   受理 {_local(data['created_at'], tz)}",
         f"  预计反馈   {_local(data['due_at'], tz)}   实际反馈 {_local(data['first_response_at'], tz)}",
         f"  完成时间   {_local(data['resolved_at'], tz)}   关闭 {_local(data['closed_at'], tz)}",

@@ -1,4 +1,5 @@
-"""Commands in the first lines of a staff reply: 状态, 责任人, 紧急程度, 备注, 解决方案, 归档类别.
+"""Commands in the first lines of a staff reply: 状态, 责任人, 紧急程度, 备注, 解决方案, 归档类别,
+电话, 会议纪要, 对外.
 
 A command is one row of COMMANDS and one handler in usecases/reply_actions.HANDLERS.
 Parsing is all or nothing: a reply with any problem yields the problems and no commands,
@@ -16,8 +17,15 @@ from dataclasses import dataclass, field
 from email.utils import parseaddr
 from typing import Any
 
+from gateway.closedloop.calls import Call, read_call
 from gateway.model import Address
-from gateway.vocabulary import ARCHIVE_CLASS_WORDS, BARE_STATUS_WORDS, STATUS_WORDS, URGENCY_WORDS
+from gateway.vocabulary import (
+    ARCHIVE_CLASS_WORDS,
+    BARE_STATUS_WORDS,
+    STATUS_WORDS,
+    URGENCY_WORDS,
+    YES_NO_WORDS,
+)
 
 MAX_COMMAND_LINES = 12  # commands are read in the first lines only; below them all is prose
 _KEY_LINE = re.compile(r"(?P<key>[^:：\s][^:：]{0,15}?)\s*[:：]\s*(?P<value>.*)")
@@ -45,6 +53,9 @@ class CommandSpec:
     read: Callable[[str, People], Any]  # value text → value; raises CommandValueError
     usage: str  # one line for the help in the command-error reply
     multiline: bool = False  # the value goes on over following lines up to a blank line
+    # When given, a line with this keyword is a command only if its value passes; otherwise
+    # it is prose (a signature's `电话: 0571-8888 6666` logs no call).
+    applies: Callable[[str], bool] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +128,29 @@ def read_text(value: str, people: People) -> str:
     return text
 
 
+read_yes_no = choice(YES_NO_WORDS, "只能写 是 或 否")
+
+
+def read_phone(value: str, people: People) -> Call:
+    try:
+        return read_call(value)
+    except ValueError as exc:
+        raise CommandValueError(str(exc)) from None
+
+
+_PHONE_NUMBER = re.compile(r"[\d\s()（）+\-—/转分机ext.#]+", re.IGNORECASE)
+
+
+def is_call_note(value: str) -> bool:
+    """Not a bare telephone number, which is what signatures write after 电话:."""
+    return not _PHONE_NUMBER.fullmatch(unicodedata.normalize("NFKC", value).strip())
+
+
+def read_minutes(value: str, people: People) -> str:
+    # Empty is allowed here: the minutes may come as an attached file (checked by the caller).
+    return value.strip()
+
+
 COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("status", ("状态", "狀態", "处理状态", "處理狀態", "status", "state"), read_status,
                 "状态: 处理中 | 已完成 | 已关闭 (也可单独一行写 已完成 或 #close)"),
@@ -130,6 +164,14 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 read_text, "解决方案: 处理结果 (写到空行为止), 写入结案回执", multiline=True),
     CommandSpec("archive_class", ("归档类别", "歸檔類別", "归档级别", "archive", "archive class"),
                 read_archive_class, "归档类别: 普通 | 重要 | 涉密 (决定保存期限)"),
+    CommandSpec("phone", ("电话", "電話", "电话记录", "電話記錄", "phone", "call"), read_phone,
+                "电话: 11:20 已电话告知供应商, 对方确认今天到场 (记入沟通记录)",
+                applies=is_call_note),
+    CommandSpec("minutes", ("会议纪要", "會議紀要", "纪要", "紀要", "minutes"), read_minutes,
+                "会议纪要: 纪要正文 (写到空行为止) 或附上纪要文件, 发给责任人和涉及部门",
+                multiline=True),
+    CommandSpec("external", ("对外", "對外", "external"), read_yes_no,
+                "对外: 是 (会议纪要也发给外部单位)"),
 )
 
 
@@ -188,6 +230,8 @@ def _read_line(reader: _Reader, index: int, line: str) -> int:
     spec = reader.keywords.get(_fold(match["key"])) if match else None
     if spec is None:
         return _maybe_unknown(reader, index, line, match)
+    if spec.applies is not None and not spec.applies(match["value"]):
+        return 0
     value, taken = match["value"], 1
     if spec.multiline:
         value, taken = _continued(reader, index, value)

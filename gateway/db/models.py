@@ -68,7 +68,7 @@ class Record(Base):
     subject: Mapped[str] = mapped_column(Text)  # 信息主题 as written
     summary: Mapped[str] = mapped_column(Text, default="")  # 内容摘要, ≤200 characters
     problem_type: Mapped[str] = mapped_column(String(32), default="其他")  # 问题类型
-    channel: Mapped[str] = mapped_column(String(16), default="email")  # 传递方式
+    channel: Mapped[str] = mapped_column(String(64), default="email")  # 传递方式: email+phone…
     # 发起部门/发起人: the originator; for outside parties the organisation stands for the department
     from_addr: Mapped[str] = mapped_column(String(320), index=True)
     from_name: Mapped[str] = mapped_column(Text, default="")

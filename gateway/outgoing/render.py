@@ -94,6 +94,7 @@ class Renderer:
         now: datetime,
         auto_submitted: str = "auto-replied",
         extra_headers: Mapping[str, str] = NO_HEADERS,
+        subject_mark: str = "",
     ) -> OutgoingMail:
         if not to:
             raise TemplateError(f"{kind}: no recipient")
@@ -103,7 +104,7 @@ class Renderer:
             raise ValueError(f"Auto-Submitted must be one of {sorted(AUTO_SUBMITTED)}")
         data = {**context, "gateway": self.gateway,
                 "original_attached": attach_original is not None}
-        subject = clean(self._render(f"{kind}.subject.j2", data))
+        subject = clean(subject_mark + self._render(f"{kind}.subject.j2", data))
         text = self._render(f"{kind}.txt.j2", data)
         html = self._render(f"{kind}.html.j2", data, optional=True)
         parent, refs = thread_ids(reply_to, reply_to_message_id, references)
@@ -206,7 +207,7 @@ def sample_context(now: datetime | None = None) -> dict[str, Any]:
             "resolution": "更换3号线液压泵密封件, 试机正常。", "rating": None,
             "first_response_at": created + timedelta(hours=1),
             "resolved_at": created + timedelta(days=1), "closed_at": None,
-            "departments": ["生产部", "质量部"],
+            "departments": ["生产部", "质量部"], "classified": False,
         },
         "mail": {
             "subject": "【紧急】生产部-设备故障通知", "from_addr": sender,
@@ -225,6 +226,8 @@ def sample_context(now: datetime | None = None) -> dict[str, Any]:
             "problems": ["第 1 行「状太: 已完成」: 无法识别的指令"],
             "commands": ["状态: 处理中 | 已完成 | 已关闭"], "rating": 2,
             "previous_rating": None, "comment": "修了两次还漏油", "department": "质量部",
+            "may_act": ["责任人 王工 <wang.gong@corp.example>", "生产部、质量部 的负责人和成员"],
+            "minutes": "1. 供应商明天到场更换密封件\n2. 质量部复检", "files": ["纪要.docx"],
         },
         # `gateway` is not here: the Renderer adds it to every context from its own identity.
         # The gateway's own notices (usecases/system_mail.py): mail it could not take or

@@ -19,7 +19,7 @@ from gateway.errors import NotInstalled
 from gateway.model import RegisteredRecord
 from gateway.reports import chart_fonts
 from gateway.reports.evaluation import Evaluation, Figures, Period, RecordFacts, evaluate
-from gateway.reports.register_export import fill_sheet
+from gateway.reports.register_export import WITHHELD, fill_sheet, is_classified
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +42,17 @@ FIGURE_COLUMNS: tuple[tuple[str, str, int], ...] = (
 GLYPH_MISSING = "missing from font"
 
 
-def facts_of(records: Iterable[RegisteredRecord]) -> list[RecordFacts]:
-    """What the evaluation needs of each record (those opened or closed in its period)."""
+def facts_of(records: Iterable[RegisteredRecord], include_classified: bool = False
+             ) -> list[RecordFacts]:
+    """What the evaluation needs of each record (those opened or closed in its period).
+
+    A 涉密 record counts in every figure, but who wrote it is left out unless included.
+    """
     return [
         RecordFacts(
             department=r.department,
-            sender=f"{r.from_name} <{r.from_addr}>" if r.from_name else r.from_addr,
+            sender=WITHHELD if is_classified(r) and not include_classified else
+            f"{r.from_name} <{r.from_addr}>" if r.from_name else r.from_addr,
             problem_type=r.problem_type, created_at=r.created_at, due_at=r.due_at,
             first_response_at=r.first_response_at, resolve_due_at=r.resolve_due_at,
             resolved_at=r.resolved_at, closed_at=r.closed_at, rating=r.rating,
@@ -57,8 +62,8 @@ def facts_of(records: Iterable[RegisteredRecord]) -> list[RecordFacts]:
 
 
 def build(records: Iterable[RegisteredRecord], period: Period, calendar: WorkCalendar,
-          as_of: datetime) -> Evaluation:
-    return evaluate(facts_of(records), period, calendar.tz, as_of,
+          as_of: datetime, include_classified: bool = False) -> Evaluation:
+    return evaluate(facts_of(records, include_classified), period, calendar.tz, as_of,
                     calendar.working_time_between)
 
 

@@ -10,10 +10,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from gateway.closedloop.channels import channel_text
 from gateway.model import RegisteredRecord, Status, Urgency
 
-# 传递方式 as the register writes it.
-CHANNEL_LABELS = {"email": "邮件", "phone": "电话", "meeting": "会议", "paper": "纸质"}
+CLASSIFIED = "classified"  # 归档类别 涉密
+WITHHELD = "【涉密】内容略"
+# What a 涉密 record's row leaves out unless asked for (--include-classified): its content.
+CONTENT_HEADERS = frozenset({"信息主题", "内容摘要", "备注"})
 
 Cell = str | int | datetime | None
 
@@ -41,7 +44,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("信息主题", lambda r: r.subject, 36),
     Column("内容摘要", lambda r: r.summary, 60),
     Column("紧急程度", lambda r: Urgency(r.urgency).label, 8),
-    Column("传递方式", lambda r: CHANNEL_LABELS.get(r.channel, r.channel), 8),
+    Column("传递方式", lambda r: channel_text(r.channel), 10),
     Column("发起时间", lambda r: r.sent_at, 18),
     Column("预计反馈时间", lambda r: r.due_at, 18),
     Column("实际反馈时间", lambda r: r.first_response_at, 18),
@@ -69,8 +72,16 @@ class ExportFilter:
                 datetime.combine(self.last + timedelta(days=1), time(), tz))
 
 
-def rows(records: Iterable[RegisteredRecord]) -> list[tuple[Cell, ...]]:
-    return [tuple(c.value(r) for c in COLUMNS) for r in records]
+def is_classified(record: RegisteredRecord) -> bool:
+    return getattr(record, "archive_class", None) == CLASSIFIED
+
+
+def rows(records: Iterable[RegisteredRecord], include_classified: bool = False
+         ) -> list[tuple[Cell, ...]]:
+    """One row per record; a 涉密 record's content columns withheld unless included."""
+    return [tuple(WITHHELD if c.header in CONTENT_HEADERS and is_classified(r)
+                  and not include_classified else c.value(r) for c in COLUMNS)
+            for r in records]
 
 
 def write_csv(path: Path, table: Sequence[Sequence[Cell]], tz: ZoneInfo) -> None:
@@ -125,8 +136,9 @@ def fill_sheet(sheet: Any, headers: Sequence[str], widths: Sequence[int],
                 cell.number_format = DATE_FORMAT
 
 
-def export(records: Iterable[RegisteredRecord], tz: ZoneInfo, fmt: str, out: Path) -> int:
+def export(records: Iterable[RegisteredRecord], tz: ZoneInfo, fmt: str, out: Path,
+           include_classified: bool = False) -> int:
     """Write the records, in the order given, as `fmt` (xlsx or csv); how many were written."""
-    table = rows(records)
+    table = rows(records, include_classified)
     (write_xlsx if fmt == "xlsx" else write_csv)(out, table, tz)
     return len(table)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -145,9 +145,17 @@ def find(session: Session, ident: str) -> Record:
     return record
 
 
-def export_thread(session: Session, ident: str, out: Path, tz) -> list[Path]:
-    """Every mail of the thread as NNN-in|out-kind.eml, plus summary.txt and record.json."""
+def export_thread(session: Session, ident: str, out: Path, tz, *, by: str = "",
+                  now: datetime | None = None) -> list[Path]:
+    """Every mail of the thread as NNN-in|out-kind.eml, plus summary.txt and record.json.
+
+    Exporting a 涉密 record is logged with who ran it (`by`) before anything is written.
+    """
     record = find(session, ident)
+    if record.archive_class == "classified":
+        records.add_log(session, record, at=now or datetime.now(UTC), kind=LogKind.EXPORTED,
+                        actor=by or "unknown", text=f"涉密记录导出 (由 {by or '未知用户'} 导出到 {out})",
+                        data={"by": by, "out": str(out)})
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for number, mail in enumerate(record.mails, 1):

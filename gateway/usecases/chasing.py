@@ -138,6 +138,8 @@ def recipients(record: Record, notice: Notice, directory) -> tuple[list[Address]
     department = directory.find(record.department)
     if record.owner_addr:
         owner = [Address(record.owner_name or "", record.owner_addr)]
+    elif record.archive_class == "classified":  # 涉密: the head in person, never a mailbox
+        owner = []
     else:
         owner = list(department.mailbox_addresses) if department else []
     head = [department.head] if department and department.head else []

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from gateway.closedloop.channels import channel_labels
 from gateway.db.models import Record
 from gateway.db.records import RecordRow
 from gateway.model import InboundMail, LogKind, Status, Urgency
@@ -76,6 +77,8 @@ def as_json(record: Record, *, with_log: bool = False) -> dict[str, Any]:
         "owner_name": record.owner_name,
         "problem_type": record.problem_type,
         "summary": record.summary,
+        "channels": channel_labels(record.channel),  # 传递方式, e.g. ["邮件", "电话"]
+        "archive_class": record.archive_class,
         "rating": record.rating,
         "rating_comment": record.rating_comment,
         "rated_at": iso(record.rated_at),

@@ -13,13 +13,14 @@ from gateway.db.mails import Row
 from gateway.db.models import Mail, Record
 from gateway.db.records import RecordRow
 from gateway.deadlines.policy import record_deadlines
-from gateway.model import InboundMail, LogKind, Status, SubjectTag
+from gateway.model import Address, InboundMail, LogKind, Status, SubjectTag
 from gateway.routing.route import Decision
 from gateway.usecases.admission import admit
 from gateway.usecases.context import template_context
 from gateway.usecases.outgoing_mail import queue_mail
 from gateway.usecases.services import Services
 
+CLASSIFIED = "classified"  # 归档类别 涉密
 SUMMARY_LENGTH = 200  # 内容摘要 is at most 200 characters (seed 001)
 _SPACE = re.compile(r"\s+")
 
@@ -151,12 +152,10 @@ def _queue_answers(
     else:
         records.add_log(session, record, at=now, kind=LogKind.NO_ACK, actor="gateway",
                         text=f"未发送回执: {ack.reason}")
-    notify_to = [*decision.department.mailbox_addresses]
-    if decision.owner and decision.owner.addr not in {a.addr for a in notify_to}:
-        notify_to.append(decision.owner)
+    notify_to, cc = _notified(decision)
     if notify_to:
         queued.append(queue_mail(
-            session, services, decision.notify_template, to=notify_to, cc=decision.cc,
+            session, services, decision.notify_template, to=notify_to, cc=cc,
             context=context, cause=(record.id, "notify"), kind="notify", record=record,
             reply_to=mail, original=original, what="通知", now=now,
         ).message_id)
@@ -165,3 +164,17 @@ def _queue_answers(
                         text=f"{decision.department.name} 没有登记邮箱, 未发送通知")
     return tuple(queued)
 
+
+def _notified(decision: Decision) -> tuple[list[Address], tuple[Address, ...]]:
+    """Who gets the notice with the original: the department and owner, copies as ruled.
+
+    A 涉密 record's original goes to its owner alone (the head when the rule names none),
+    never to a department-wide mailbox nor to copies.
+    """
+    if decision.archive_class == CLASSIFIED:
+        person = decision.owner or decision.department.head
+        return ([person] if person else []), ()
+    notify_to = [*decision.department.mailbox_addresses]
+    if decision.owner and decision.owner.addr not in {a.addr for a in notify_to}:
+        notify_to.append(decision.owner)
+    return notify_to, tuple(decision.cc)

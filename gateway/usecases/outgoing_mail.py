@@ -17,9 +17,25 @@ from gateway.db.records import RecordRow
 from gateway.model import Address, InboundMail, LogKind
 from gateway.outgoing.headers import make_message_id
 from gateway.outgoing.mime import AttachedFile
+from gateway.routing.route import is_internal
 from gateway.usecases.services import Services
 
 log = logging.getLogger(__name__)
+
+
+CLASSIFIED_MARK = "【涉密】"
+
+
+def classified_mark(services: Services, record: Record | RecordRow | None,
+                    recipients: Sequence[Address]) -> str:
+    """【涉密】 before the subject of a 涉密 record's mail when it goes only to staff.
+
+    Mail to an outside party does not announce the company's classification.
+    """
+    if record is None or getattr(record, "archive_class", None) != "classified":
+        return ""
+    rules, domains = services.rules(), services.identity.internal_domains
+    return CLASSIFIED_MARK if all(is_internal(a.addr, rules, domains) for a in recipients) else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +83,7 @@ def queue_mail(
         reply_to_message_id=parent_id, references=references, attach_original=original,
         attachments=attachments, message_id=make_message_id(identity.domain, *cause),
         now=now, auto_submitted=auto_submitted,
+        subject_mark=classified_mark(services, record, (*to, *cc)),
     )
     recipients = [a.addr for a in (*out.to, *out.cc)]
     stored = outbox.enqueue(

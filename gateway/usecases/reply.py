@@ -23,6 +23,7 @@ from gateway.mail.subject import parse_subject
 from gateway.model import Address, InboundMail, LogKind, Status
 from gateway.routing.directory import Directory
 from gateway.routing.route import is_internal
+from gateway.usecases import reply_minutes, reply_permission
 from gateway.usecases.reply_actions import HANDLERS
 from gateway.usecases.reply_context import ReplyContext
 from gateway.usecases.services import Services
@@ -75,6 +76,9 @@ def handle_reply(
 
 def _staff_reply(ctx: ReplyContext, new_text: str, directory: Directory) -> None:
     parsed = parse_reply(new_text, people(directory))
+    if not reply_permission.admitted(ctx, parsed, new_text, directory):
+        return
+    ctx.commands = parsed.commands
     problems = list(parsed.problems) or _preflight(ctx, parsed)
     if problems:
         _answer_problems(ctx, problems)
@@ -116,7 +120,7 @@ def _preflight(ctx: ReplyContext, parsed: ParsedReply) -> list[Problem]:
                 command.value.addr, rules, identity.internal_domains):
             # The owner is told about the record; an outside address would leak it.
             problems.append(Problem(command.line, command.source, "责任人必须是内部人员"))
-    return problems
+    return problems + reply_minutes.preflight(ctx, parsed.commands)
 
 
 def _answer_problems(ctx: ReplyContext, problems: list[Problem]) -> None:
@@ -150,8 +154,10 @@ def _involve_departments(ctx: ReplyContext, directory: Directory) -> None:
         record.departments = [*record.departments, dept.name]
         ctx.log(LogKind.INVOLVED, f"{dept.name} 加入涉及部门 (由 {ctx.actor} 转发或抄送)",
                 department=dept.name)
-        ctx.send("involved", dept.mailbox_addresses, what=f"{dept.name} 涉及部门通知",
-                 reply={"department": dept.name, "author": str(ctx.mail.from_addr)})
+        to = reply_permission.department_contacts(record, dept)
+        if to:
+            ctx.send("involved", to, what=f"{dept.name} 涉及部门通知",
+                     reply={"department": dept.name, "author": str(ctx.mail.from_addr)})
 
 
 def _relay_to_originator(ctx: ReplyContext, public: str) -> bool:
@@ -206,6 +212,8 @@ def _staff_contacts(ctx: ReplyContext) -> list[Address]:
     record = ctx.record
     if record.owner_addr:
         return [Address(record.owner_name or "", record.owner_addr)]
+    if record.archive_class == reply_permission.CLASSIFIED:  # 涉密: a person, never a mailbox
+        return reply_permission.owner_or_head(ctx, ctx.services.rules().directory)
     dept = ctx.services.rules().directory.find(record.department)
     return list(dept.mailbox_addresses) if dept else []
 

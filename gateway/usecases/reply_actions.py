@@ -9,7 +9,9 @@ from gateway.closedloop.reply_commands import Command
 from gateway.deadlines.policy import record_deadlines
 from gateway.model import LogKind, Urgency
 from gateway.usecases import archiving
+from gateway.usecases.reply_calls import log_call
 from gateway.usecases.reply_context import ReplyContext
+from gateway.usecases.reply_minutes import store_minutes
 
 # A handler changes the record and logs it; a status command instead returns its lifecycle
 # event, which the caller runs after every field change of the same mail (so a 解决方案 given
@@ -65,4 +67,7 @@ HANDLERS: dict[str, Handler] = {
     "note": add_note,
     "resolution": set_resolution,
     "archive_class": set_archive_class,
+    "phone": log_call,
+    "minutes": store_minutes,
+    "external": lambda ctx, command: None,  # read by store_minutes: 对外: 是 sends them outside
 }

@@ -13,6 +13,7 @@ from gateway.db import records
 from gateway.db.models import Mail, Record
 from gateway.db.sessions import flush_pending
 from gateway.model import Address, InboundMail, LogKind
+from gateway.outgoing.mime import AttachedFile
 from gateway.usecases.context import mail_view, record_view
 from gateway.usecases.outgoing_mail import queue_mail
 from gateway.usecases.services import Services
@@ -21,6 +22,7 @@ from gateway.usecases.services import Services
 _REPLY_DEFAULTS: dict[str, Any] = {
     "text": "", "author": "", "to_staff": False, "problems": [], "commands": [],
     "rating": None, "previous_rating": None, "comment": "", "department": None,
+    "may_act": [], "minutes": "", "files": [],
 }
 
 
@@ -37,6 +39,7 @@ class ReplyContext:
     actor: str = ""
     trust: str = ""  # why the sender counted as staff or not, kept with every log line
     queued: list[str] = field(default_factory=list)
+    commands: tuple[Any, ...] = ()  # every command of the reply, for handlers that read others
 
     def __post_init__(self) -> None:
         self.actor = self.actor or self.mail.from_addr.addr or "unknown"
@@ -56,6 +59,7 @@ class ReplyContext:
         thread_with_originator: bool = False,
         attach_original: bool = False,
         auto_submitted: str = "auto-generated",
+        attachments: Sequence[AttachedFile] = (),
         what: str,
     ) -> str:
         """Render `kind`, queue it in the outbox and log it; returns the Message-ID."""
@@ -66,6 +70,7 @@ class ReplyContext:
             cause=(record.id, kind, self.mail.message_id), record=record,
             reply_to=None if thread_with_originator else self.mail, parent_id=parent,
             references=chain, original=self.row.raw if attach_original else None,
+            attachments=attachments,
             auto_submitted=auto_submitted, what=what, now=self.now,
         )
         # Written now, so the next answer of this transaction threads under this one too.
@@ -102,6 +107,7 @@ def loop_context(ctx: ReplyContext, reply: dict[str, Any]) -> dict[str, Any]:
         "closed_at": local(record.closed_at),
         "rating": record.rating,
         "departments": list(record.departments or []),
+        "classified": record.archive_class == "classified",
     }
     mail = ctx.mail
     return {

@@ -30,11 +30,12 @@ class ClosedLoopPolicy:
     close_after: Duration = DEFAULT_CLOSE_AFTER
     note_tag: str = "note"  # gateway+note@… takes internal remarks
     trusted_authserv_id: str | None = None
+    admins: frozenset[str] = frozenset()  # may change any record ([gateway] admins)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ClosedLoopPolicy:
         return cls(settings.loop.close_after, settings.loop.note_tag,
-                   settings.gateway.trusted_authserv_id)
+                   settings.gateway.trusted_authserv_id, frozenset(settings.gateway.admins))
 
 
 class Disposition(StrEnum):

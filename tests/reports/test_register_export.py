@@ -87,3 +87,24 @@ def test_filters_narrow_the_register(gateway, tmp_path, filters, ids):
     _, out = run_export(gateway, tmp_path, "xlsx", **filters)
     rows = list(load_workbook(out).active.iter_rows(values_only=True))[1:]
     assert [r[0] for r in rows] == ids
+
+
+@pytest.mark.parametrize("include", [False, True])
+def test_classified_rows_keep_their_facts_and_leave_their_content_out_unless_included(
+        tmp_path, include):
+    gateway = offline_gateway(tmp_path)
+    with gateway.sessions.begin() as session:
+        add_record(session, archive_class="classified", remarks="配方比例见附件",
+                   channel="email+phone+meeting")
+    out = tmp_path / "classified.csv"
+    with gateway.sessions() as session:
+        export_register(session, ExportFilter(date(2026, 11, 23), date(2026, 11, 23)),
+                        gateway.settings.tz, "csv", out, include_classified=include)
+    gateway.close()
+    (row,) = csv.DictReader(out.open(encoding="utf-8-sig"))
+    assert row["传递方式"] == "邮件+电话+会议" and row["紧急程度"] == "紧急"
+    content = (row["信息主题"], row["内容摘要"], row["备注"])
+    if include:
+        assert row["备注"] == "配方比例见附件" and "涉密" not in row["信息主题"]
+    else:
+        assert content == ("【涉密】内容略",) * 3
