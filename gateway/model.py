@@ -70,6 +70,7 @@ class LogKind(StrEnum):
     ARCHIVE_CLASS = "archive_class"
     ARCHIVED = "archived"
     PURGED = "purged"
+    ALERT = "alert"
 
     @property
     def label(self) -> str:
@@ -100,6 +101,7 @@ _LOG_KIND_LABELS = {
     LogKind.ARCHIVE_CLASS: "归档类别",
     LogKind.ARCHIVED: "归档",
     LogKind.PURGED: "保存期满删除",
+    LogKind.ALERT: "即时消息",
 }
 
 
