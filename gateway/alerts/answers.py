@@ -13,7 +13,7 @@ PER_MINUTE = {RobotKind.WECOM: 20, RobotKind.DINGTALK: 20, RobotKind.FEISHU: 100
 RATE_LIMITED = {
     RobotKind.WECOM: {45009},
     RobotKind.DINGTALK: {130101},
-    RobotKind.FEISHU: {11232, 9499},
+    RobotKind.FEISHU: {11232},
 }
 RATE_WAIT = 60.0  # seconds
 # Where each vendor puts its code and message in the answer.
