@@ -241,3 +241,30 @@ def test_a_robot_that_does_not_answer_is_retried(tmp_path, clock):
         assert error.startswith("unreachable: 127.0.0.1:") and "access_token" not in error
     finally:
         gateway.close()
+
+
+def test_a_critical_mail_and_its_alert_commit_together_on_each_backend(tmp_path, clock,
+                                                                      storage_url):
+    from mailmaker import gbk_mail
+
+    from gateway.model import FetchedMail
+
+    robot = robot_of("feishu", clock)
+    gateway = offline_gateway(tmp_path, gateway={"rules_dir": str(rules_with_people(tmp_path))},
+                              database={"url": storage_url}, im={"channel": [channel(robot)]})
+    gateway.clock = clock
+    try:
+        raw = gbk_mail("【特急】生产部-设备故障通知")
+        created = gateway.ingest(FetchedMail("test:1", raw, len(raw)))
+        ordinary = gbk_mail("【紧急】生产部-设备故障通知", message_id="fault-2@customer.example")
+        gateway.ingest(FetchedMail("test:2", ordinary, len(ordinary)))  # 紧急: no alert
+        assert len(gateway.flush_alerts().sent) == 1
+        (text,) = robot.texts()
+        assert text.startswith(f"【特急事项】{created.record_id} 特急")
+        with gateway.sessions() as session:
+            (row,) = session.query(AlertOutbox).all()
+            assert (row.record_id, row.event, row.status) == (
+                created.record_id, "critical_opened", "sent")
+    finally:
+        gateway.close()
+        robot.stop()
