@@ -152,5 +152,8 @@ def test_im_test_prints_the_robots_answer(tmp_path, smtp_capture, robots):
         done = gateway_cmd("im", "test", "dingtalk-群", config=config)  # its secret unset
         assert done.returncode != 0
         assert "TEST_DINGTALK_SECRET is not set" in done.stderr.decode()
+        done = gateway_cmd("run", config=config, timeout=30)  # refuses to start without it
+        assert done.returncode == 78
+        assert "TEST_DINGTALK_SECRET is not set" in done.stderr.decode()
     finally:
         wrong.stop()
