@@ -86,8 +86,11 @@ class AlertSender:
         with self._sessions() as session:
             rows = alerts.due(session, now, limit)
             recent = alerts.sent_since(session, now - timedelta(minutes=1)) if rows else {}
+        down: set[str] = set()  # channels that failed this round: the rest of theirs waits
         for row in rows:
             robot = self._robots.get(row.channel)
+            if row.channel in down:
+                continue
             if robot is None:
                 self._failed(row, f"no [[im.channel]] named {row.channel!r} any more", now,
                              result, dead=True)
@@ -104,6 +107,8 @@ class AlertSender:
             else:
                 log.warning("alert %s to %s: %s", row.id, row.channel, answer)
                 self._failed(row, str(answer), now, result, wait=answer.wait)
+                # One timeout per robot and round at most: the mail in this process waits on it.
+                down.add(row.channel)
         if result.held:
             with self._sessions.begin() as session:
                 alerts.postpone(session, result.held, now + timedelta(seconds=15))

@@ -268,3 +268,20 @@ def test_a_critical_mail_and_its_alert_commit_together_on_each_backend(tmp_path,
     finally:
         gateway.close()
         robot.stop()
+
+
+def test_a_failing_robot_costs_one_request_per_round_and_the_others_go_on(tmp_path, clock):
+    down = robot_of("wecom", clock)
+    up = robot_of("dingtalk", clock)
+    gateway = make_gateway(tmp_path, clock, [down, up])
+    try:
+        open_records(gateway, 3)
+        down.fail_next(10, status=503)
+        result = gateway.flush_alerts()
+        assert (len(result.sent), len(result.retried)) == (3, 1)
+        assert len(down.requests) == 1 and len(up.messages) == 3
+        assert sorted(s for c, s, _ in rows(gateway) if c == "wecom-群") == ["pending"] * 3
+    finally:
+        gateway.close()
+        down.stop()
+        up.stop()
