@@ -26,6 +26,7 @@ from gateway.deadlines.duration import Duration, Unit, parse_duration
 from gateway.deadlines.policy import DeadlinePolicy
 from gateway.errors import ConfigError
 from gateway.faults import FaultRule, parse_faults
+from gateway.im_settings import ImSettings
 
 log = logging.getLogger(__name__)
 
@@ -288,6 +289,7 @@ class Settings(_Section):
     metrics: MetricsSettings = MetricsSettings()
     auto_reply: AutoReplySettings = AutoReplySettings()
     health: HealthSettings = HealthSettings()
+    im: ImSettings = ImSettings()  # [[im.channel]]: group-chat robots for alerts
     faults: FaultsSetting = ()  # from $GATEWAY_FAULTS only, e.g. "after_commit:0.1,after_move:3"
     source: Path | None = None  # the file these came from, for messages
 
@@ -372,6 +374,10 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
         value = data.get(section, {}).get(key)
         if isinstance(value, str) and not Path(value).is_absolute():
             data[section][key] = str(base / value)
+    for channel in data.get("im", {}).get("channel", []) if isinstance(data.get("im"), dict) else ():
+        value = channel.get("secret_file") if isinstance(channel, dict) else None
+        if isinstance(value, str) and not Path(value).is_absolute():
+            channel["secret_file"] = str(base / value)
     url = data.get("database", {}).get("url")
     if isinstance(url, str) and url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
         relative = url.removeprefix("sqlite:///")

@@ -74,6 +74,7 @@ class LogKind(StrEnum):
     MINUTES = "minutes"
     COMMENT = "comment"
     EXPORTED = "exported"
+    ALERT = "alert"
 
     @property
     def label(self) -> str:
@@ -108,6 +109,7 @@ _LOG_KIND_LABELS = {
     LogKind.MINUTES: "会议纪要",
     LogKind.COMMENT: "意见",
     LogKind.EXPORTED: "导出",
+    LogKind.ALERT: "即时消息",
 }
 
 

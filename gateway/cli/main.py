@@ -8,7 +8,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from gateway import __version__
-from gateway.cli import archive, daemon, demo, directory, init, records, register, rules, sla
+from gateway.cli import (
+    archive,
+    daemon,
+    demo,
+    directory,
+    im,
+    init,
+    records,
+    register,
+    rules,
+    sla,
+)
 from gateway.cli.context import gateway_of, settings_of
 from gateway.errors import GatewayError
 
@@ -45,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     register.add_commands(sub)
     archive.add_commands(sub)
     directory.add_commands(sub)
+    im.add_commands(sub)
     return parser
 
 

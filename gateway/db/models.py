@@ -244,3 +244,27 @@ class AutoReply(Base):
     kind: Mapped[str] = mapped_column(String(32))  # the template that answered
 
     __table_args__ = (Index("ix_auto_replies_addr_at", "addr", "at"),)
+
+
+class AlertOutbox(Base):
+    """One instant-message alert for one robot channel, waiting for, or done with, its webhook."""
+
+    __tablename__ = "alert_outbox"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    record_id: Mapped[str | None] = mapped_column(ForeignKey("records.id"))
+    channel: Mapped[str] = mapped_column(String(200))  # [[im.channel]] name
+    kind: Mapped[str] = mapped_column(String(16))  # wecom | dingtalk | feishu
+    event: Mapped[str] = mapped_column(String(32))  # critical_opened | escalation | …
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)  # the robot's JSON, unsigned
+    status: Mapped[str] = mapped_column(String(16))  # pending | sent | dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    __table_args__ = (
+        Index("ix_alert_outbox_due", "status", "next_attempt_at"),
+        Index("ix_alert_outbox_channel_sent", "channel", "sent_at"),
+    )

@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from gateway.db import outbox
+from gateway.db import alerts, outbox
 from gateway.db.engine import make_engine, make_sessionmaker
 from gateway.db.models import Mail, Outbox, Record
 from gateway.errors import StorageError
@@ -78,6 +78,13 @@ def outbox_state(url: str, timeout: float, now: datetime
     with _existing(url, timeout) as engine, make_sessionmaker(engine)() as session:
         age = outbox.oldest_pending_age(session, now)
         return outbox.counts(session), age
+
+
+def alert_state(url: str, timeout: float
+                ) -> dict[str, tuple[str, int, str | None, datetime]]:
+    """Per alert channel, its newest tried alert: (status, attempts, last error, queued at)."""
+    with _existing(url, timeout) as engine, make_sessionmaker(engine)() as session:
+        return alerts.last_outcomes(session)
 
 
 @contextlib.contextmanager

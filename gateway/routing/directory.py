@@ -43,6 +43,15 @@ class Department:
 
 
 @dataclass(frozen=True, slots=True)
+class Person:
+    """What the directory knows of one person beyond the address: how to reach them by chat."""
+
+    addr: str
+    mobile: str | None = None  # WeCom and DingTalk robots @-mention by mobile
+    feishu_id: str | None = None  # Feishu bots @-mention by open_id or user_id only
+
+
+@dataclass(frozen=True, slots=True)
 class Party:
     domain: str
     organisation: str
@@ -57,6 +66,7 @@ class Directory:
     """The departments, found by name or alias (case-insensitive) or by any of their addresses."""
 
     departments: tuple[Department, ...]
+    people: tuple[Person, ...] = ()  # [[person]] tables: mobiles and chat ids
     _by_name: dict[str, Department] = field(init=False, repr=False, compare=False)
     _by_addr: dict[str, Department] = field(init=False, repr=False, compare=False)
 
@@ -83,6 +93,10 @@ class Directory:
 
     def is_member(self, addr: str) -> bool:
         return addr.lower() in self._by_addr
+
+    def person(self, addr: str | None) -> Person | None:
+        wanted = (addr or "").lower()
+        return next((p for p in self.people if p.addr == wanted), None) if wanted else None
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,14 @@ from gateway.errors import RuleError
 from gateway.model import Address
 from gateway.routing import values as rv
 from gateway.routing.conditions import CONDITIONS
-from gateway.routing.directory import PARTY_KINDS, Department, Directory, Parties, Party
+from gateway.routing.directory import (
+    PARTY_KINDS,
+    Department,
+    Directory,
+    Parties,
+    Party,
+    Person,
+)
 from gateway.routing.ruleset import (
     PROBLEM_TYPES,
     RULE_FILE,
@@ -96,7 +103,7 @@ def load_rules(directory: str | Path) -> RuleSet:
         raise RuleError(problems)  # without the directory and the rules nothing can be checked
     dept_file, dept_data = files[DEPARTMENTS_FILE]
     route_file, route_data = files[RULE_FILE]
-    _top_level(dept_file, dept_data, ("department",), problems)
+    _top_level(dept_file, dept_data, ("department", "person"), problems)
     _top_level(route_file, route_data, ("rule", "default"), problems)
     default_prefix = _default_prefix(route_file, route_data, problems)
     directory = _directory(dept_file, dept_data, default_prefix, problems)
@@ -242,7 +249,24 @@ def _directory(
         ))
     if not departments and not problems:
         problems.add(file, None, "no [[department]] tables: the directory is empty")
-    return Directory(tuple(departments))
+    return Directory(tuple(departments), _people(file, data, problems))
+
+
+def _people(file: _File, data: dict[str, Any], problems: _Problems) -> tuple[Person, ...]:
+    readers = {"address": rv.address, "mobile": rv.mobile, "feishu_id": rv.string}
+    people: dict[str, Person] = {}
+    for i, table in enumerate(_tables(file, data, "person", problems)):
+        label = f"person '{table.get('address', f'#{i + 1}')}'"
+        got = _fields(file, table, ("person", i), label, readers, problems)
+        if "address" not in got:
+            if "address" not in table:
+                problems.add(file, file.line("person", i), f"{label}: missing key 'address'")
+            continue
+        addr = got["address"].addr
+        if addr in people:
+            problems.add(file, file.line("person", i), f"{label}: listed twice")
+        people[addr] = Person(addr, got.get("mobile"), got.get("feishu_id"))
+    return tuple(people.values())
 
 
 def _parties(file: _File, data: dict[str, Any], problems: _Problems) -> Parties:

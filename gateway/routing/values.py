@@ -61,6 +61,17 @@ def addresses(value: Any) -> tuple[Address, ...]:
     return tuple(address(v) for v in strings(value))
 
 
+_MOBILE = re.compile(r"^\+?[0-9][0-9-]{5,19}$")
+
+
+def mobile(value: Any) -> str:
+    """A mobile number as the chat robots take it: digits, an optional +country, no spaces."""
+    text = string(value).replace(" ", "")
+    if not _MOBILE.match(text):
+        raise Invalid(f"not a mobile number: {value!r} (write e.g. '13800138000')")
+    return text
+
+
 def domain(value: Any) -> str:
     domain = string(value).lower().lstrip("@")
     if not _DOMAIN.match(domain):

@@ -9,6 +9,7 @@ from email.utils import parseaddr
 from functools import partial
 from typing import TYPE_CHECKING
 
+from gateway.alerts.channels import AlertEvent, Channel, RobotKind
 from gateway.config import Settings
 from gateway.db.engine import make_engine, upgrade
 from gateway.db.sessions import Sessions
@@ -31,6 +32,7 @@ from gateway.usecases.services import ClosedLoopPolicy, Result, Services
 
 if TYPE_CHECKING:
     from gateway.outbox.sender import FlushResult, OutboxSender
+    from gateway.runtime.alert_sender import AlertFlush, AlertSender
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +87,10 @@ class Gateway:
                 timedelta(minutes=settings.auto_reply.window_minutes),
             ),
             max_size=settings.mailbox.max_size,
+            alert_channels=alert_channels(settings),
         )
         self._sender: OutboxSender | None = None
+        self._alert_sender: AlertSender | None = None
         self.write_turn = WriteTurn()  # shared with the outbox process by the daemon
         self.chase_policy = _chase_policy(settings)
 
@@ -160,6 +164,18 @@ class Gateway:
     def flush(self) -> FlushResult:
         return self.sender.flush(self.clock())
 
+    @property
+    def alert_sender(self) -> AlertSender:
+        if self._alert_sender is None:  # reads the robots' secrets: only where alerts are sent
+            from gateway.runtime.alert_sender import AlertSender
+
+            self._alert_sender = AlertSender(self.sessions, self.settings.im)
+        return self._alert_sender
+
+    def flush_alerts(self) -> AlertFlush:
+        """Post the instant-message alerts due now (in the sender process, beside the mail)."""
+        return self.alert_sender.flush(self.clock())
+
     def close(self) -> None:
         self.engine.dispose()
 
@@ -174,6 +190,15 @@ def _identity(settings: Settings) -> Identity:
         name=g.name,
         signature=g.signature,
         admin_address=g.admin_address,
+    )
+
+
+def alert_channels(settings: Settings) -> tuple[Channel, ...]:
+    """[[im.channel]] as the alert rules see them: no webhook, no secret."""
+    return tuple(
+        Channel(c.name, RobotKind(c.kind), frozenset(AlertEvent(e) for e in c.events),
+                frozenset(c.departments) if c.departments is not None else None)
+        for c in settings.im.channel
     )
 
 

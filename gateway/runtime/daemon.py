@@ -61,6 +61,8 @@ class Daemon:
         # parts) and few cycles: collecting the youngest generation every 700 allocations,
         # the default, spent a few percent of the loop finding nothing.
         gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+        for channel in self.gateway.settings.im.channel:
+            channel.secret()  # a robot's secret missing: refuse to start, not fail each send
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self.stop)
         self._outbox_wake.set()  # mail queued before a crash or a restart goes out at once

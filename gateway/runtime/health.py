@@ -30,6 +30,8 @@ def run_checks(settings: Settings, now: datetime) -> list[Check]:
         ("mailbox", lambda: _mailbox(settings)),
         ("smtp", lambda: _smtp(settings)),
     ]
+    if settings.im.channel:
+        checks.append(("im", lambda: _im(settings)))
     results = []
     for name, probe in checks:
         try:
@@ -52,6 +54,22 @@ def _outbox(settings: Settings, now: datetime) -> str:
         raise GatewayError(f"stuck: the oldest pending mail waits since {_minutes(age)} min "
                            f"(limit {_minutes(limit)} min); {summary}")
     return summary
+
+
+def _im(settings: Settings) -> str:
+    """The alert channels whose newest alert failed (dead, or waiting to be tried again)."""
+    state = reporting.alert_state(settings.database_url, settings.health.timeout)
+    failing, fine = [], []
+    for channel in settings.im.channel:
+        status, attempts, error, _ = state.get(channel.name, ("untried", 0, None, None))
+        if status == "sent" or status == "untried":
+            fine.append(f"{channel.name} {status}")
+        else:
+            what = "dead" if status == "dead" else f"failing after {attempts} attempt(s)"
+            failing.append(f"{channel.name} {what}: {error}")
+    if failing:
+        raise GatewayError("; ".join(failing))
+    return ", ".join(fine)
 
 
 def _mailbox(settings: Settings) -> str:

@@ -45,7 +45,9 @@ def poll_once(gateway: Gateway) -> PollResult:
     """`gateway poll --once`: drain the mailbox, close what waited long enough, flush the outbox."""
     actions = drain(gateway)
     gateway.close_waiting()
-    return PollResult(actions, gateway.flush())
+    flushed = gateway.flush()
+    gateway.flush_alerts()
+    return PollResult(actions, flushed)
 
 
 def ingest(gateway: Gateway, path: Path | None, stdin: BinaryIO) -> Result:

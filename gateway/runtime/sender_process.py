@@ -55,6 +55,13 @@ def run_sender(
                              len(result.sent), len(result.retried), len(result.dead))
             except Exception:  # noqa: BLE001 - the sender must outlive any one failure
                 log.exception("outbox flush failed; will retry")
+            try:
+                alerts = gateway.flush_alerts()
+                if alerts:
+                    log.info("alerts: %d sent, %d to retry, %d dead",
+                             len(alerts.sent), len(alerts.retried), len(alerts.dead))
+            except Exception:  # noqa: BLE001 - a robot's trouble never stops the mail
+                log.exception("alert flush failed; will retry")
     finally:
         gateway.close()
 

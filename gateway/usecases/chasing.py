@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from gateway.alerts.channels import notice_events
 from gateway.db import mails, notices, records
 from gateway.db.models import Record
 from gateway.deadlines.chase import (
@@ -22,6 +23,7 @@ from gateway.deadlines.chase import (
 )
 from gateway.errors import Duplicate
 from gateway.model import Address, LogKind, Status, Urgency
+from gateway.usecases.alerts import queue_alert
 from gateway.usecases.context import record_view
 from gateway.usecases.outgoing_mail import queue_mail
 from gateway.usecases.services import Services
@@ -116,6 +118,9 @@ def _send(session: Session, services: Services, record: Record, notice: Notice,
     row = notices.claim(session, record.id, key=notice.key, kind=notice.kind,
                         clock=notice.clock, seq=notice.seq, due_at=notice.due_at, now=now,
                         status="sent" if to else "unaddressed")
+    if events := notice_events(notice.kind):  # an unaddressed breach needs the chat the most
+        queue_alert(session, services, record, events, now, deadline=notice.deadline,
+                    detail=_label(notice))
     if not to:
         records.add_log(session, record, at=now, kind=LogKind.WARNING, actor="gateway",
                         text=f"{_label(notice)}无人可发: {record.department} 没有责任人、邮箱或负责人")

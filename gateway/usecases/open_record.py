@@ -8,14 +8,16 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from gateway.alerts.channels import AlertEvent
 from gateway.db import mails, records
 from gateway.db.mails import Row
 from gateway.db.models import Mail, Record
 from gateway.db.records import RecordRow
 from gateway.deadlines.policy import record_deadlines
-from gateway.model import Address, InboundMail, LogKind, Status, SubjectTag
+from gateway.model import Address, InboundMail, LogKind, Status, SubjectTag, Urgency
 from gateway.routing.route import Decision
 from gateway.usecases.admission import admit
+from gateway.usecases.alerts import queue_alert
 from gateway.usecases.context import template_context
 from gateway.usecases.outgoing_mail import queue_mail
 from gateway.usecases.services import Services
@@ -110,6 +112,8 @@ def open_record(
     row = mails.add_inbound_row(session, **inbound, record_id=record_id)
     _log_opening(session, record, mail, decision, row, now)
     queued = _queue_answers(session, services, record, mail, decision, inbound["raw"], now)
+    if tag.urgency is Urgency.CRITICAL:
+        queue_alert(session, services, record, AlertEvent.CRITICAL_OPENED, now)
     return record, queued
 
 

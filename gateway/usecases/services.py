@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from gateway.alerts.channels import Channel
 from gateway.db.sessions import Sessions
 from gateway.deadlines.duration import Duration, Unit
 from gateway.deadlines.policy import DeadlinePolicy
@@ -74,3 +75,4 @@ class Services:
     loop: ClosedLoopPolicy = field(default_factory=ClosedLoopPolicy)
     auto_reply_cap: AutoReplyCap = AutoReplyCap()
     max_size: int = 25 * 1024 * 1024  # bytes; the limit the oversize reply names
+    alert_channels: tuple[Channel, ...] = ()  # [[im.channel]]: group-chat robots (alerts.py)

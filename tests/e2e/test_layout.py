@@ -10,7 +10,7 @@ from paths import ROOT
 PACKAGE = ROOT / "gateway"
 
 # The pure core: data in, data out. It may use the plain modules at the bottom and each other.
-CORE = {"mail", "routing", "deadlines", "closedloop", "outgoing", "reports"}
+CORE = {"mail", "routing", "deadlines", "closedloop", "outgoing", "reports", "alerts"}
 EDGES = {"db", "sources", "outbox"}
 ABOVE_CORE = {"usecases", "runtime", "cli", *EDGES, "config"}
 # What each part must never import: anything above it, and for the core any I/O library.

@@ -1,0 +1,1 @@
+"""Pure: instant-message alerts to group-chat robots (WeCom, DingTalk, Feishu)."""
