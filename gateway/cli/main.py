@@ -8,7 +8,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from gateway import __version__
-from gateway.cli import archive, daemon, demo, directory, init, records, register, rules, sla
+from gateway.cli import (
+    archive,
+    check,
+    daemon,
+    demo,
+    directory,
+    init,
+    records,
+    register,
+    rules,
+    sla,
+)
 from gateway.cli.context import gateway_of, settings_of
 from gateway.errors import GatewayError
 
@@ -37,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
     sub = parser.add_subparsers(metavar="COMMAND")
     daemon.add_commands(sub)
+    check.add_commands(sub)
     init.add_commands(sub)
     demo.add_commands(sub)
     rules.add_commands(sub)
