@@ -12,7 +12,7 @@ from imapclient import IMAPClient
 from gateway.credentials.provider import TokenProvider
 from gateway.errors import MailboxError
 from gateway.model import Checkpoint, FetchedMail, Settlement
-from gateway.sources.imap_login import connect, log_in
+from gateway.sources.imap_login import open_logged_in
 from gateway.sources.imap_protocol import (
     CONNECTION_ERRORS,
     announced_size,
@@ -140,9 +140,8 @@ class ImapSource:
 
     def _open(self) -> IMAPClient:
         s = self.settings
-        client = connect(s)
+        client = open_logged_in(s, self._tokens)
         try:
-            log_in(client, s, self._tokens)
             self._session_ends = self._token_ends()
             if s.send_id:
                 self._send_id(client)

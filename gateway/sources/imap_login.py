@@ -30,27 +30,47 @@ def connect(s: ImapSettings) -> IMAPClient:
     return client
 
 
-def log_in(client: IMAPClient, s: ImapSettings, tokens: TokenProvider | None) -> None:
-    """LOGIN with the password, or AUTHENTICATE XOAUTH2 with a token: a refused token is
-    replaced by a fresh one once, since it may have been revoked or expired early."""
+def open_logged_in(s: ImapSettings, tokens: TokenProvider | None) -> IMAPClient:
+    """Connected and logged in. A refused token is replaced by a fresh one once, on a new
+    connection: it may have been revoked or expired early, and servers slow down (or hang
+    up) after a failed AUTHENTICATE."""
+    for attempt in (1, 2):
+        client = connect(s)
+        try:
+            log_in(client, s, tokens, last_try=attempt == 2)
+            return client
+        except _Refused:
+            shutdown_quietly(client)
+        except BaseException:
+            shutdown_quietly(client)
+            raise
+    raise AssertionError("unreachable")  # the second attempt returns or raises
+
+
+def log_in(client: IMAPClient, s: ImapSettings, tokens: TokenProvider | None,
+           *, last_try: bool = True) -> None:
+    """LOGIN with the password, or AUTHENTICATE XOAUTH2 with the cached (or a new) token."""
     if tokens is None:
         client.login(s.user, s.password)
         return
-    for attempt in (1, 2):
-        token = _token(tokens)
-        try:
-            client.oauth2_login(s.user, token)
-            return
-        except LoginError as exc:
-            # The server's words, never the SASL string: scrub both forms in case it echoes.
-            said = scrub(describe(exc), xoauth2_forms(s.user, token))
-            tokens.refused(token)
-            if attempt == 2:
-                raise MailboxError(
-                    f"IMAP login by XOAUTH2 refused for {s.user} on {s.host}:{s.port} with a "
-                    f"fresh token by {tokens.source} ({tokens.setting}.auth): {said}; check the "
-                    f"app's permission on the mailbox and {tokens.setting}.scope") from None
-            log.info("%s: XOAUTH2 login refused (%s); retrying with a new token", s.host, said)
+    token = _token(tokens)
+    try:
+        client.oauth2_login(s.user, token)
+    except LoginError as exc:
+        # The server's words, never the SASL string: scrub both forms in case it echoes.
+        said = scrub(describe(exc), xoauth2_forms(s.user, token))
+        tokens.refused(token)
+        if last_try:
+            raise MailboxError(
+                f"IMAP login by XOAUTH2 refused for {s.user} on {s.host}:{s.port} with a "
+                f"fresh token by {tokens.source} ({tokens.setting}.auth): {said}; check the "
+                f"app's permission on the mailbox and {tokens.setting}.scope") from None
+        log.info("%s: XOAUTH2 login refused (%s); trying again with a new token", s.host, said)
+        raise _Refused from None
+
+
+class _Refused(Exception):
+    """The token was refused and another one may be tried."""
 
 
 def _token(tokens: TokenProvider) -> str:
