@@ -34,7 +34,10 @@ def run_steps(settings: Settings) -> Iterator[Step]:
     """Each step as it is done. After a failed step the later steps of the same server are
     skipped: they could only fail for the same reason, which would hide the real one."""
     tokens = LoginTokens(settings)
-    yield from _steps([("settings", lambda: _settings(settings, tokens))])
+    first = list(_steps([("settings", lambda: _settings(settings, tokens))]))
+    yield from first
+    if first[0].failed:  # a secret missing: nothing further can work
+        return
     yield from _steps(_mailbox_steps(settings, tokens))
     yield from _steps(_smtp_steps(settings, tokens))
 
@@ -72,7 +75,7 @@ def _mailbox_steps(settings: Settings, tokens: LoginTokens) -> list[tuple[str, P
         return [("mailbox folder", lambda: _maildir(settings))]
     from gateway.runtime.check_imap import ImapProbe
 
-    probe = ImapProbe(settings, tokens.mailbox())
+    probe = ImapProbe(settings, tokens.mailbox)
     steps = [
         ("mailbox dns", lambda: resolve(box.host, box.effective_port)),
         ("mailbox tls", probe.connect),

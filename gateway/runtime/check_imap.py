@@ -15,7 +15,7 @@ from gateway.sources.imap_protocol import CONNECTION_ERRORS, describe, shutdown_
 class ImapProbe:
     """One connection walked through the steps; each step raises with the server's words."""
 
-    def __init__(self, settings: Settings, tokens: TokenProvider | None):
+    def __init__(self, settings: Settings, tokens: Callable[[], TokenProvider | None]):
         from gateway.sources.factory import imap_settings
 
         self._settings = settings
@@ -37,10 +37,10 @@ class ImapProbe:
     def log_in(self) -> str:
         s = self._imap()
         try:
-            log_in(self._client, s, self._tokens)
+            log_in(self._client, s, self._tokens())
         except CONNECTION_ERRORS as exc:
             raise PermissionError(f"{s.user}: {describe(exc)}") from None
-        how = "XOAUTH2" if self._tokens is not None else "password"
+        how = "XOAUTH2" if self._tokens() is not None else "password"
         return f"{s.user} by {how}"
 
     def folders(self) -> str:

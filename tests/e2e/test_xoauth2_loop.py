@@ -8,7 +8,6 @@ import time
 
 import pytest
 from mailmaker import gbk_mail
-from oauthserver import MAIL_SCOPE
 from sqlalchemy import select
 
 from gateway.credentials.token import xoauth2_forms
