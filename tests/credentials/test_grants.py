@@ -13,7 +13,7 @@ from gateway.errors import TokenError
 
 
 def grant(oauth, **changes) -> EndpointGrant:
-    values = dict(client_secret=oauth.client_secret, scope=MAIL_SCOPE, timeout=3)
+    values = {"client_secret": oauth.client_secret, "scope": MAIL_SCOPE, "timeout": 3}
     values.update(changes)
     return EndpointGrant("mailbox", oauth.token_url, oauth.client_id, **values)
 
@@ -35,11 +35,11 @@ def test_a_refresh_token_gives_a_token_without_a_client_secret(oauth):
 
 @pytest.mark.parametrize("changes, message", [
     ({"client_secret": "wrong"},
-     r"^mailbox\.client_secret: the token endpoint refused the client credentials: "
-     r"invalid_client"),
+     (r"^mailbox\.client_secret: the token endpoint refused the client credentials: "
+      r"invalid_client")),
     ({"client_secret": None, "refresh_token": "rt-revoked"},
-     r"^mailbox\.refresh_token: the token endpoint refused the refresh token: invalid_grant "
-     r"\(AADSTS70000"),
+     (r"^mailbox\.refresh_token: the token endpoint refused the refresh token: invalid_grant "
+      r"\(AADSTS70000")),
 ])
 def test_refusals_name_the_setting(oauth, changes, message):
     oauth.app_user = "box@example.test"

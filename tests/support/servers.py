@@ -475,7 +475,7 @@ class _XOAuth2Handler(_CaptureHandler):
     """AUTH XOAUTH2 as Exchange Online and Gmail take it: the SASL string with the initial
     response, "user=…\\x01auth=Bearer …\\x01\\x01" in base64; 535 when the token is refused."""
 
-    async def auth_XOAUTH2(self, server, args):  # noqa: N802 - aiosmtpd finds it by name
+    async def auth_XOAUTH2(self, server, args):  # aiosmtpd finds it by this name
         from aiosmtpd.smtp import AuthResult
 
         capture = self._capture
