@@ -39,6 +39,8 @@ class LoginSettings(BaseModel):
     def _token_source_complete(self) -> LoginSettings:
         if self.auth != "xoauth2":
             return self
+        if not getattr(self, "user", None):  # the key lives beside these, in [mailbox]/[smtp]
+            raise ValueError("user is required for auth = 'xoauth2': the XOAUTH2 login names it")
         source = self.token_source
         if source is None:
             raise ValueError("auth = 'xoauth2' needs a token source: client_secret_env or "

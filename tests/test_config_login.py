@@ -8,7 +8,7 @@ from gateway.config import load_settings
 from gateway.config_login import TokenSource
 from gateway.errors import ConfigError
 
-CC = {"auth": "xoauth2", "token_url": "https://login.microsoftonline.com/t/oauth2/v2.0/token",
+CC = {"auth": "xoauth2", "user": "desk@corp.example", "token_url": "https://login.microsoftonline.com/t/oauth2/v2.0/token",
       "client_id": "app", "client_secret_env": "SECRET",
       "scope": "https://outlook.office365.com/.default"}
 
@@ -17,7 +17,8 @@ CC = {"auth": "xoauth2", "token_url": "https://login.microsoftonline.com/t/oauth
     ("smtp", CC, TokenSource.CLIENT_CREDENTIALS),
     ("mailbox", {**CC, "client_secret_env": None, "refresh_token_env": "RT", "user": "u",
                  "kind": "imap", "scope": None}, TokenSource.REFRESH_TOKEN),
-    ("smtp", {"auth": "xoauth2", "token_command": "oauth2-tool print"}, TokenSource.COMMAND),
+    ("smtp", {"auth": "xoauth2", "user": "u", "token_command": "oauth2-tool print"},
+     TokenSource.COMMAND),
 ])
 def test_complete_xoauth2_settings(section, values, source):
     settings = load_settings(None, overrides={section: values})
@@ -25,12 +26,13 @@ def test_complete_xoauth2_settings(section, values, source):
 
 
 @pytest.mark.parametrize("values, message", [
-    ({"auth": "xoauth2"}, "smtp: auth = 'xoauth2' needs a token source"),
+    ({"auth": "xoauth2"}, "smtp: user is required for auth = 'xoauth2'"),
+    ({"auth": "xoauth2", "user": "u"}, "smtp: auth = 'xoauth2' needs a token source"),
     ({**CC, "token_url": None}, "smtp: token_url is required"),
     ({**CC, "client_id": None}, "smtp: client_id is required"),
     ({**CC, "scope": None}, "smtp: scope is required for the client-credentials flow"),
     ({**CC, "token_url": "login.example"}, "smtp: token_url must be an http(s) URL"),
-    ({"auth": "xoauth2", "token_command": "  "}, "smtp: token_command is empty"),
+    ({"auth": "xoauth2", "user": "u", "token_command": "  "}, "smtp: token_command is empty"),
     ({"auth": "oauth"}, "smtp.auth: Input should be 'password' or 'xoauth2'"),
     ({"auth": "xoauth2", "token_comand": "x"}, "smtp.token_comand: unknown setting"),
 ])

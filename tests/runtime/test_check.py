@@ -104,7 +104,7 @@ def test_the_command_prints_a_line_per_step_and_exits_69_on_failure(
 
 def test_a_bad_config_file_is_one_failed_settings_line(tmp_path, capsys):
     config = tmp_path / "config.toml"
-    config.write_text('[smtp]\nauth = "xoauth2"\n', encoding="utf-8")
+    config.write_text('[smtp]\nauth = "xoauth2"\nuser = "u"\n', encoding="utf-8")
     assert main(["--config", str(config), "check"]) == 78
     assert capsys.readouterr().out == (f"FAIL settings: {config}: smtp: auth = 'xoauth2' needs "
                                        "a token source: client_secret_env or client_secret_file "
