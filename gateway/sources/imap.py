@@ -69,6 +69,7 @@ class ImapSource:
 
     def fetch(self, limit: int = 200) -> list[FetchedMail]:
         with self._guard("fetch"):
+            self._renew_login()  # polling keeps a connection as long as IDLE does
             client = self._connected()
             self._next_poll = self._clock() + self.settings.poll_interval
             return self._fetch_mails(client, self._next_uids(client, limit))

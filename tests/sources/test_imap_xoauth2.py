@@ -17,12 +17,13 @@ from gateway.sources.imap_settings import ImapSettings
 pytestmark = pytest.mark.integration
 
 
-def make_source(account, oauth, **grant_changes) -> tuple[ImapSource, TokenProvider]:
+def make_source(account, oauth, use_idle=True, **grant_changes
+                ) -> tuple[ImapSource, TokenProvider]:
     grant = EndpointGrant("mailbox", oauth.token_url, oauth.client_id, oauth.client_secret,
                           MAIL_SCOPE, timeout=3, **grant_changes)
     tokens = TokenProvider("mailbox", account.user, grant)
     settings = ImapSettings(host=account.host, port=account.port, tls="none", user=account.user,
-                            password="", poll_interval=0.2, timeout=10)
+                            password="", poll_interval=0.2, timeout=10, use_idle=use_idle)
     saved = []
     return ImapSource(settings, lambda: saved[-1] if saved else None, saved.append,
                       tokens=tokens), tokens
@@ -44,6 +45,20 @@ def test_a_long_idle_ends_when_the_token_is_due_and_resumes_with_a_fresh_one(
         time.sleep(1.2)  # the first token has expired at the provider by now
         assert not oauth.introspect(first[0])["active"]
         assert [m.uid for m in source.fetch()] == [1]  # on the session of the fresh token
+    finally:
+        source.close()
+
+
+def test_polling_logs_in_again_when_the_token_is_due(oauth, oauth_account):
+    oauth.lifetime = 2.0
+    source, tokens = make_source(oauth_account, oauth, use_idle=False)
+    try:
+        oauth_account.append(gbk_mail())
+        assert len(source.fetch()) == 1
+        time.sleep(1.1)
+        oauth_account.append(gbk_mail())
+        assert [m.uid for m in source.fetch()] == [1, 2]  # unsettled: handed out again
+        assert tokens.fetched == 2
     finally:
         source.close()
 
