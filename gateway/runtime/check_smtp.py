@@ -10,9 +10,10 @@ from gateway.outbox.smtp_login import log_in, open_smtp
 async def smtp_tls(s: SmtpSettings) -> str:
     client = await open_smtp(s)
     try:
-        tls = client.get_transport_info("sslcontext") is not None or s.tls == "ssl"
-        return (f"{s.host}:{s.effective_port} {s.tls}" + (", certificate verified" if tls
-                                                           else " without TLS (tls = none)"))
+        where = f"{s.host}:{s.effective_port}"
+        if s.tls == "none":
+            return f"{where} without TLS (tls = none)"
+        return f"{where} {s.tls}, certificate verified"
     finally:
         await _close(client)
 
