@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from gateway import shipped
+from gateway.config_login import LoginSettings
 from gateway.deadlines.duration import Duration, Unit, parse_duration
 from gateway.deadlines.policy import DeadlinePolicy
 from gateway.errors import ConfigError
@@ -74,7 +75,7 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class _Credentials(_Section):
+class _Credentials(_Section, LoginSettings):
     user: str | None = None
     password_env: str | None = None
     password_file: Path | None = None
@@ -317,6 +318,8 @@ _RELATIVE_PATHS = (
     ("mailbox", "ca_file"),
     ("smtp", "password_file"),
     ("smtp", "ca_file"),
+    *((section, key) for section in ("mailbox", "smtp")
+      for key in ("client_secret_file", "refresh_token_file")),
     ("metrics", "textfile"),
 )
 

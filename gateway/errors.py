@@ -111,3 +111,15 @@ class CannotWrite(GatewayError):
     be created."""
 
     exit_code = 73  # EX_CANTCREAT
+
+
+class TokenError(GatewayError):
+    """No OAuth2 access token could be had (endpoint away, refused, command failed); the
+    message names the setting to look at and never holds a token."""
+
+    exit_code = 69  # EX_UNAVAILABLE
+
+
+class SmtpLoginError(SmtpTemporaryError):
+    """The SMTP server refused the login, or no token could be had for it: the mails wait
+    (however long) until the login works again; they are never dead-lettered for it."""

@@ -29,7 +29,7 @@ from gateway.runtime.assembly import Gateway
 
 # Fixture modules in support/ (on the path by pyproject's pythonpath), one per concern;
 # add new ones here.
-pytest_plugins = ["dbfixtures"]
+pytest_plugins = ["dbfixtures", "oauthfixtures"]
 
 PG_ENV = "GATEWAY_TEST_DATABASE_URL"
 TEST_PASSWORD = "test-secret"

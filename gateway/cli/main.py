@@ -10,6 +10,7 @@ from pathlib import Path
 from gateway import __version__
 from gateway.cli import (
     archive,
+    check,
     daemon,
     demo,
     directory,
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
     sub = parser.add_subparsers(metavar="COMMAND")
     daemon.add_commands(sub)
+    check.add_commands(sub)
     init.add_commands(sub)
     demo.add_commands(sub)
     rules.add_commands(sub)

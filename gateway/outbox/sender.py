@@ -14,11 +14,13 @@ import aiosmtplib
 from pydantic import SecretStr
 
 from gateway.config import SmtpSettings
+from gateway.credentials.provider import TokenProvider
 from gateway.db import outbox
 from gateway.db.sessions import Session, Sessions
 from gateway.db.writeturn import WriteTurn
-from gateway.errors import SmtpPermanentError, SmtpTemporaryError
+from gateway.errors import SmtpLoginError, SmtpPermanentError, SmtpTemporaryError
 from gateway.faults import no_faults
+from gateway.outbox.smtp_login import log_in, open_smtp
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +89,10 @@ class OutboxSender:
         on_dead: Callable[[Session, int, str, datetime], None] | None = None,
         faults: Callable[[str], None] = no_faults,
         write_turn: WriteTurn | None = None,
+        tokens: TokenProvider | None = None,
     ):
         self._sessions = sessions
+        self._tokens = tokens  # XOAUTH2: the login's token cache; None: password
         self._settings = settings
         self._password = password
         self._rng = rng or random.Random()
@@ -184,24 +188,17 @@ class OutboxSender:
             raise SmtpTemporaryError(str(classify(exc))) from exc
 
     async def _connect(self) -> aiosmtplib.SMTP:
-        s = self._settings
-        client = aiosmtplib.SMTP(
-            hostname=s.host,
-            port=s.effective_port,
-            use_tls=s.tls == "ssl",
-            start_tls=s.tls == "starttls",
-            validate_certs=True,
-            cert_bundle=str(s.ca_file) if s.ca_file else None,
-            timeout=s.timeout,
-        )
-        await client.connect()
-        if s.user and self._password is not None:
-            await client.login(s.user, self._password.get_secret_value())
-        if client.is_ehlo_or_helo_needed:
-            try:
-                await client.ehlo()
-            except aiosmtplib.SMTPHeloError:
-                await client.helo()
+        client = await open_smtp(self._settings)
+        try:
+            await log_in(client, self._settings, self._password, self._tokens)
+            if client.is_ehlo_or_helo_needed:
+                try:
+                    await client.ehlo()
+                except aiosmtplib.SMTPHeloError:
+                    await client.helo()
+        except BaseException:
+            await _quietly_close(client)
+            raise
         return client
 
     def _mark_sent(self, ids: list[int], now: datetime) -> None:
@@ -217,7 +214,8 @@ class OutboxSender:
         with self._sessions.begin() as session:
             for outbox_id, error in outcome.failed.items():
                 tries = attempts[outbox_id] + 1
-                dead = isinstance(error, SmtpPermanentError) or tries >= self._settings.max_attempts
+                dead = isinstance(error, SmtpPermanentError) or (
+                    tries >= self._settings.max_attempts and not isinstance(error, SmtpLoginError))
                 delay = backoff(tries, self._settings.backoff_initial,
                                 self._settings.backoff_max, self._rng)
                 outbox.mark_retry(session, outbox_id, str(error), now + delay, dead=dead)
@@ -331,15 +329,16 @@ async def _transact(client: aiosmtplib.SMTP, job: _Job) -> None:
 
 
 def _connection_lost(exc: BaseException) -> bool:
+    # A refused login or a missing token fails every mail of the batch alike.
     return isinstance(exc, (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPConnectError,
-                            aiosmtplib.SMTPTimeoutError, OSError))
+                            aiosmtplib.SMTPTimeoutError, OSError, SmtpLoginError))
 
 
 def _drain_as_failed(queue: asyncio.Queue[_Job], outcome: _FlushTally, error: Exception) -> None:
     # The server is gone: the rest of this batch waits for the next attempt instead of
     # each job paying a connection timeout.
     while not queue.empty():
-        outcome.failed[queue.get_nowait().outbox_id] = SmtpTemporaryError(str(error))
+        outcome.failed[queue.get_nowait().outbox_id] = type(error)(str(error))
 
 
 async def _quietly_close(client: aiosmtplib.SMTP | None) -> None:

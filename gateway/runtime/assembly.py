@@ -141,11 +141,14 @@ class Gateway:
     def sender(self) -> OutboxSender:
         # Built on first use: the daemon sends from its own process and never loads SMTP here.
         if self._sender is None:
+            from gateway.credentials.factory import token_provider
             from gateway.outbox.sender import OutboxSender
             from gateway.usecases.system_mail import tell_admin_of_dead_letter
 
+            smtp = self.settings.smtp
             self._sender = OutboxSender(
-                self.sessions, self.settings.smtp, self.settings.smtp.password("smtp"),
+                self.sessions, smtp, None if smtp.uses_token else smtp.password("smtp"),
+                tokens=token_provider("smtp", smtp, smtp.user or ""),
                 on_dead=partial(tell_admin_of_dead_letter, services=self.services),
                 faults=self.services.faults,
                 write_turn=self.write_turn,

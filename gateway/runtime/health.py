@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from gateway.config import Settings
+from gateway.credentials.provider import TokenProvider
 from gateway.db import reporting
 from gateway.errors import GatewayError
+from gateway.runtime.login_tokens import LoginTokens, token_checks
 
 UNHEALTHY = 69  # EX_UNAVAILABLE: what systemd and monitoring see when a check fails
 
@@ -24,11 +26,13 @@ class Check:
 
 
 def run_checks(settings: Settings, now: datetime) -> list[Check]:
+    tokens = LoginTokens(settings)  # one cache per login: the token check's token logs in
     checks: list[tuple[str, Callable[[], str]]] = [
         ("database", lambda: _database(settings)),
         ("outbox", lambda: _outbox(settings, now)),
-        ("mailbox", lambda: _mailbox(settings)),
-        ("smtp", lambda: _smtp(settings)),
+        *token_checks(settings, tokens),
+        ("mailbox", lambda: _mailbox(settings, tokens.mailbox())),
+        ("smtp", lambda: _smtp(settings, tokens.smtp())),
     ]
     if settings.im.channel:
         checks.append(("im", lambda: _im(settings)))
@@ -72,7 +76,7 @@ def _im(settings: Settings) -> str:
     return ", ".join(fine)
 
 
-def _mailbox(settings: Settings) -> str:
+def _mailbox(settings: Settings, tokens: TokenProvider | None) -> str:
     box = settings.mailbox
     if box.kind == "maildir":
         if not (settings.maildir_path / "new").is_dir():
@@ -82,7 +86,7 @@ def _mailbox(settings: Settings) -> str:
     from gateway.sources.imap import ImapSource
 
     source = ImapSource(imap_settings(settings, settings.health.timeout), lambda: None,
-                        lambda point: None)
+                        lambda point: None, tokens=tokens)
     try:
         source.check()
     finally:
@@ -90,11 +94,12 @@ def _mailbox(settings: Settings) -> str:
     return f"imap {box.user}@{box.host}:{box.effective_port}/{box.folder} ({box.tls})"
 
 
-def _smtp(settings: Settings) -> str:
+def _smtp(settings: Settings, tokens: TokenProvider | None) -> str:
     from gateway.outbox.sender import OutboxSender
 
     smtp = settings.smtp.model_copy(update={"timeout": settings.health.timeout})
-    OutboxSender(None, smtp, smtp.password("smtp")).check()
+    password = None if smtp.uses_token else smtp.password("smtp")
+    OutboxSender(None, smtp, password, tokens=tokens).check()
     return f"{smtp.host}:{smtp.effective_port} ({smtp.tls})"
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from gateway.config import Settings
+from gateway.credentials.factory import token_provider
 from gateway.db import checkpoints
 from gateway.db.sessions import Sessions
 from gateway.model import Checkpoint
@@ -35,12 +36,13 @@ def make_source(
         with sessions.begin() as session:
             checkpoints.save(session, key, point, clock())
 
-    return ImapSource(imap, load, save, faults=faults)
+    return ImapSource(imap, load, save, faults=faults,
+                      tokens=token_provider("mailbox", box, imap.user))
 
 
 def imap_settings(settings: Settings, timeout: float = 60.0) -> ImapSettings:
     box = settings.mailbox
-    password = box.password("mailbox")
+    password = None if box.uses_token else box.password("mailbox")
     return ImapSettings(
         host=box.host,
         port=box.effective_port,

@@ -9,8 +9,10 @@ from contextlib import contextmanager
 
 from imapclient import IMAPClient
 
+from gateway.credentials.provider import TokenProvider
 from gateway.errors import MailboxError
 from gateway.model import Checkpoint, FetchedMail, Settlement
+from gateway.sources.imap_login import open_logged_in
 from gateway.sources.imap_protocol import (
     CONNECTION_ERRORS,
     announced_size,
@@ -18,7 +20,6 @@ from gateway.sources.imap_protocol import (
     describe,
     is_news,
     shutdown_quietly,
-    tls_context,
     uidvalidity_of,
 )
 from gateway.sources.imap_settings import ImapSettings
@@ -45,8 +46,11 @@ class ImapSource:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         faults: Callable[[str], None] = lambda point: None,
+        tokens: TokenProvider | None = None,
     ):
         self.settings = settings
+        self._tokens = tokens  # XOAUTH2: the login's token cache; None: password
+        self._session_ends: float | None = None  # when the token of this login runs out
         self.name = f"imap:{settings.user}@{settings.host}/{settings.folder}"
         self._load, self._save = checkpoint_load, checkpoint_save
         self._clock, self._sleep = clock, sleep
@@ -65,6 +69,7 @@ class ImapSource:
 
     def fetch(self, limit: int = 200) -> list[FetchedMail]:
         with self._guard("fetch"):
+            self._renew_login()  # polling keeps a connection as long as IDLE does
             client = self._connected()
             self._next_poll = self._clock() + self.settings.poll_interval
             return self._fetch_mails(client, self._next_uids(client, limit))
@@ -87,9 +92,10 @@ class ImapSource:
     def wait(self, timeout: float) -> bool:
         if self.settings.use_idle:
             with self._guard("idle"):
+                self._renew_login()
                 client = self._connected()
                 if client.has_capability("IDLE"):
-                    return self._idle(client, timeout)
+                    return self._idle(client, self._within_token(timeout))
         return self._poll(timeout)
 
     def check(self) -> None:
@@ -135,13 +141,9 @@ class ImapSource:
 
     def _open(self) -> IMAPClient:
         s = self.settings
-        context = tls_context(s.ca_file, s.verify) if s.tls != "none" else None
-        client = IMAPClient(s.host, s.port, ssl=s.tls == "ssl", timeout=s.timeout,
-                            ssl_context=context if s.tls == "ssl" else None)
+        client = open_logged_in(s, self._tokens)
         try:
-            if s.tls == "starttls":
-                client.starttls(context)  # no STARTTLS offered: error, not plaintext
-            client.login(s.user, s.password)
+            self._session_ends = self._token_ends()
             if s.send_id:
                 self._send_id(client)
             self._select(client)
@@ -150,6 +152,22 @@ class ImapSource:
             shutdown_quietly(client)
             raise
         return client
+
+    def _token_ends(self) -> float | None:
+        return None if self._tokens is None else self._clock() + self._tokens.seconds_left()
+
+    def _renew_login(self) -> None:
+        """A login by token lasts as long as the token (Exchange Online ends the session
+        then): past its refresh time, log in again with a fresh one before the next IDLE."""
+        if self._client is not None and self._session_ends is not None \
+                and self._clock() >= self._session_ends:
+            log.info("%s: access token due for refresh; logging in again", self.name)
+            self.close()
+
+    def _within_token(self, timeout: float) -> float:
+        if self._session_ends is None:
+            return timeout
+        return max(0.0, min(timeout, self._session_ends - self._clock()))
 
     def _send_id(self, client: IMAPClient) -> None:
         if not client.has_capability("ID"):

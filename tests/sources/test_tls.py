@@ -109,3 +109,24 @@ def test_tls_is_the_default_and_plaintext_must_be_asked_for():
     assert settings.mailbox.tls == "ssl" and settings.smtp.tls == "starttls"
     assert settings.mailbox.effective_port == 993 and settings.smtp.effective_port == 587
     assert imap_settings(settings).verify is True
+
+
+@pytest.mark.parametrize("tls", ["ssl", "starttls"])
+def test_gateway_check_names_the_tls_step_when_the_certificate_is_unknown(
+        tls_dovecot, certificate, monkeypatch, tls):
+    from gateway.runtime.check import run_steps
+
+    monkeypatch.setenv("TLS_IMAP_PASSWORD", PASSWORD)
+    mailbox = {"kind": "imap", "host": "127.0.0.1", "tls": tls, "user": USER,
+               "password_env": "TLS_IMAP_PASSWORD",
+               "port": tls_dovecot.ssl_port if tls == "ssl" else tls_dovecot.port}
+    untrusting = load_settings(None, overrides={"mailbox": mailbox})
+    steps = {s.name: s for s in run_steps(untrusting) if s.name.startswith("mailbox")}
+    assert steps["mailbox tls"].failed
+    assert "certificate verify failed" in steps["mailbox tls"].detail.lower()
+    assert steps["mailbox login"].state == "skip"
+    trusting = load_settings(None, overrides={"mailbox": {**mailbox,
+                                                          "ca_file": str(certificate[0])}})
+    steps = {s.name: s for s in run_steps(trusting) if s.name.startswith("mailbox")}
+    assert [s.state for s in steps.values()] == ["ok"] * 4, [str(s) for s in steps.values()]
+    assert "certificate verified" in steps["mailbox tls"].detail

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import base64
 import email
 import email.policy
 import os
@@ -14,6 +15,7 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -119,8 +121,11 @@ class Dovecot:
     """A private Dovecot: its own config, users, mail and port under `base_dir`."""
 
     def __init__(self, base_dir: Path, users: dict[str, str] | None = None,
-                 port: int | None = None, tls: tuple[Path, Path] | None = None):
+                 port: int | None = None, tls: tuple[Path, Path] | None = None,
+                 introspection_url: str | None = None):
         self.base_dir = Path(base_dir)
+        # XOAUTH2/OAUTHBEARER logins checked by POSTing the token to this URL (RFC 7662).
+        self.introspection_url = introspection_url
         self.users = dict(users or {})
         self.port = port or free_port()
         self.tls = tls  # (certificate, key): STARTTLS on `port` and implicit TLS on `ssl_port`
@@ -134,6 +139,7 @@ class Dovecot:
     log_path = property(lambda self: self.base_dir / "dovecot.log")
     output_path = property(lambda self: self.base_dir / "dovecot.out")  # errors before logging
     users_dir = property(lambda self: self.base_dir / "users")
+    oauth2_path = property(lambda self: self.base_dir / "oauth2.conf.ext")
     mail_root = property(lambda self: self.base_dir / "mail")
     run_dir = property(lambda self: self.base_dir / "run")
 
@@ -222,6 +228,11 @@ class Dovecot:
         os.chown(self.mail_root, dovecot.pw_uid, dovecot.pw_gid)
         (self.run_dir / "master.pid").unlink(missing_ok=True)
         self._write_users()
+        if self.introspection_url:
+            self.oauth2_path.write_text(
+                f"introspection_url = {self.introspection_url}\nintrospection_mode = post\n"
+                "username_attribute = username\nactive_attribute = active\n"
+                "active_value = true\n", encoding="utf-8")
         self.config_path.write_text(self._config(), encoding="utf-8")
 
     def _write_users(self) -> None:
@@ -248,7 +259,7 @@ protocols = imap
 listen = {HOST}
 {self._ssl_settings()}
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login{" xoauth2 oauthbearer" if self.introspection_url else ""}
 default_login_user = dovenull
 default_internal_user = dovecot
 first_valid_uid = 1
@@ -256,7 +267,7 @@ mail_location = maildir:{self.mail_root}/%u
 # Tests wait for IDLE notifications; inotify normally makes them instant anyway.
 mailbox_idle_check_interval = 1 secs
 imap_id_log = *
-passdb {{
+{self._oauth2_passdb()}passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {self.users_dir}/%u
 }}
@@ -278,6 +289,16 @@ service imap-login {{
   }}
 }}
 """
+
+    def _oauth2_passdb(self) -> str:
+        if not self.introspection_url:
+            return ""
+        # A refused token is answered at once, and refusals bring 127.0.0.1 no growing
+        # penalty (anvil's): tests refuse many on purpose.
+        return ("auth_failure_delay = 0\nservice anvil {\n  unix_listener anvil-auth-penalty {\n"
+                "    mode = 0\n  }\n}\n"
+                f"passdb {{\n  driver = oauth2\n"
+                f"  mechanisms = xoauth2 oauthbearer\n  args = {self.oauth2_path}\n}}\n")
 
     def _ssl_settings(self) -> str:
         if self.tls is None:
@@ -322,8 +343,11 @@ class SmtpCapture:
     """An aiosmtpd server in a thread that keeps every mail it accepts."""
 
     def __init__(self, port: int | None = None, credentials: tuple[str, str] | None = None,
-                 **controller_options):
+                 xoauth2: Callable[[str, str], bool] | None = None, **controller_options):
         self.host = HOST
+        # (user, token) -> accepted: AUTH XOAUTH2 required, checked like the provider would.
+        self.xoauth2 = xoauth2
+        self.xoauth2_refused = 0
         self.port = port or free_port()
         self.credentials = credentials  # (user, password): AUTH required, over plaintext too
         self._options = controller_options  # e.g. ssl_context or tls_context for TLS tests
@@ -348,10 +372,11 @@ class SmtpCapture:
 
     def start(self) -> Self:
         if self._controller is None:
-            auth = {} if self.credentials is None else {
+            auth = {} if self.credentials is None and self.xoauth2 is None else {
                 "authenticator": self._authenticate, "auth_required": True,
                 "auth_require_tls": False}
-            controller = Controller(_CaptureHandler(self), hostname=self.host, port=self.port,
+            handler = (_CaptureHandler if self.xoauth2 is None else _XOAuth2Handler)(self)
+            controller = Controller(handler, hostname=self.host, port=self.port,
                                     enable_SMTPUTF8=True, **auth, **self._options)
             controller.start()
             self._controller = controller
@@ -365,7 +390,7 @@ class SmtpCapture:
     def _authenticate(self, server, session, envelope, mechanism, auth_data):
         from aiosmtpd.smtp import AuthResult, LoginPassword
 
-        ok = isinstance(auth_data, LoginPassword) and (
+        ok = self.credentials is not None and isinstance(auth_data, LoginPassword) and (
             auth_data.login.decode(), auth_data.password.decode()) == self.credentials
         return AuthResult(success=ok)
 
@@ -444,3 +469,25 @@ class _CaptureHandler:
     async def handle_DATA(self, server, session, envelope) -> str:
         return self._capture._answer(envelope.mail_from, envelope.rcpt_tos, envelope.content)
 
+
+
+class _XOAuth2Handler(_CaptureHandler):
+    """AUTH XOAUTH2 as Exchange Online and Gmail take it: the SASL string with the initial
+    response, "user=…\\x01auth=Bearer …\\x01\\x01" in base64; 535 when the token is refused."""
+
+    async def auth_XOAUTH2(self, server, args):  # aiosmtpd finds it by this name
+        from aiosmtpd.smtp import AuthResult
+
+        capture = self._capture
+        try:
+            fields = dict(part.split("=", 1) for part in
+                          base64.b64decode(args[1]).decode().split("\x01") if part)
+            user, token = fields["user"], fields["auth"].removeprefix("Bearer ")
+        except (IndexError, ValueError, KeyError):
+            return AuthResult(success=False, handled=False,
+                              message="501 5.5.2 Cannot decode the XOAUTH2 response")
+        if capture.xoauth2 is not None and capture.xoauth2(user, token):
+            return AuthResult(success=True, auth_data=user)
+        capture.xoauth2_refused += 1
+        return AuthResult(success=False, handled=False,
+                          message="535 5.7.3 Authentication unsuccessful")
