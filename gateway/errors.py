@@ -111,3 +111,9 @@ class CannotWrite(GatewayError):
     be created."""
 
     exit_code = 73  # EX_CANTCREAT
+
+
+class AlreadyRunning(GatewayError):
+    """Another daemon already runs on this single-node (SQLite) database."""
+
+    exit_code = 75  # EX_TEMPFAIL
