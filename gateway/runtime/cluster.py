@@ -102,6 +102,7 @@ class LeaseKeeper:
         self._valid_until: dict[str, float] = {}
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._unreachable = False
         self._host, self._pid = socket.gethostname(), os.getpid()
 
     def start(self) -> None:
@@ -134,9 +135,14 @@ class LeaseKeeper:
                     nodes.heartbeat(session, self.node, self._host, self._pid,
                                     self._started_at)
         except StorageError as exc:
-            log.warning("leases: database unavailable (%s); holding %s until they run out",
-                        str(exc).splitlines()[0], ", ".join(self.held()) or "nothing")
+            if not self._unreachable:  # once per outage, not every round
+                log.warning("leases: database unavailable (%s); holding %s until they run out",
+                            str(exc).splitlines()[0], ", ".join(self.held()) or "nothing")
+            self._unreachable = True
             return
+        if self._unreachable:
+            log.info("leases: database reachable again")
+        self._unreachable = False
         for name, ok in got.items():
             was = self.holds(name)
             if ok:
@@ -161,6 +167,9 @@ class LeaseKeeper:
         if self._thread is not None:
             self._thread.join(timeout=DB_TIMEOUT * 2)
         held, self._valid_until = self.held(), {}
+        if not held and not self._heartbeat:
+            self._engine.dispose()
+            return
         try:
             with self._sessions.begin() as session:
                 leases.release(session, held, self.node)
@@ -168,6 +177,6 @@ class LeaseKeeper:
                     nodes.leave(session, self.node)
         except StorageError as exc:
             log.warning("leases: could not give back %s (%s); they run out by themselves",
-                        ", ".join(held), str(exc).splitlines()[0])
+                        ", ".join(held) or "the node's registration", str(exc).splitlines()[0])
         finally:
             self._engine.dispose()

@@ -94,3 +94,36 @@ def test_periods_are_utc_minutes_that_sort(at, minutes, period):
     from datetime import datetime
 
     assert period_of(datetime.fromisoformat(at), minutes) == period
+
+
+def test_a_node_cut_from_the_database_stops_before_another_takes_over(pg_storage_url):
+    from proxy import CuttingProxy
+    from sqlalchemy.engine import make_url
+
+    from gateway.db.engine import make_engine, upgrade
+
+    upgrade(make_engine(pg_storage_url))
+    direct = make_url(pg_storage_url)
+    proxy = CuttingProxy(direct.port or 5432)
+    cut_off = direct.set(port=proxy.port).render_as_string(hide_password=False)
+    a = LeaseKeeper(cut_off, "a:1", [SCHEDULER], heartbeat=True, ttl=3.0, every=0.3, safety=1.0)
+    b = LeaseKeeper(pg_storage_url, "b:2", [SCHEDULER], heartbeat=True, ttl=3.0, every=0.3,
+                    safety=1.0)
+    try:
+        a.start()
+        b.start()
+        assert a.holds(SCHEDULER) and not b.holds(SCHEDULER)
+        proxy.cut_all()
+        cut = time.monotonic()
+        stopped = taken = None
+        while time.monotonic() - cut < 10 and taken is None:
+            if stopped is None and not a.holds(SCHEDULER):
+                stopped = time.monotonic() - cut
+            if b.holds(SCHEDULER):
+                taken = time.monotonic() - cut
+                assert not a.holds(SCHEDULER)  # never both at once
+            time.sleep(0.02)
+        assert stopped is not None and taken is not None and stopped < taken <= 3.0 + 0.3 + 1
+    finally:
+        a.stop()
+        b.stop()
