@@ -70,3 +70,15 @@ def test_a_node_killed_is_covered_by_the_other_within_15_seconds(cluster):
     time.sleep(3)
     assert dead not in cluster.holdings().values()
     assert len(cluster.holdings()) == LEASES
+
+
+def test_a_node_stopped_cleanly_hands_its_leases_over_at_once(cluster):
+    import signal
+
+    (holder,) = [node for node in cluster.nodes if cluster.held_by(node)][:1]
+    node_id, held = holder.node_id, cluster.held_by(holder)
+    holder.process.send_signal(signal.SIGTERM)
+    assert holder.wait_exit(30) == 0, holder.log_text()
+    seconds = cluster.wait_takeover(node_id, held, 15)
+    assert seconds is not None and seconds < 4, seconds  # given back, not run out (8 s)
+    assert node_id not in cluster.registered()  # it left the registry on its way out
