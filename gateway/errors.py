@@ -123,3 +123,9 @@ class TokenError(GatewayError):
 class SmtpLoginError(SmtpTemporaryError):
     """The SMTP server refused the login, or no token could be had for it: the mails wait
     (however long) until the login works again; they are never dead-lettered for it."""
+
+
+class AlreadyRunning(GatewayError):
+    """Another daemon already runs on this single-node (SQLite) database."""
+
+    exit_code = 75  # EX_TEMPFAIL

@@ -100,6 +100,9 @@ class OutboxSender:
         self._faults = faults
         # Shared with the mailbox loop when the daemon runs both; a no-op otherwise.
         self._write_turn = write_turn or WriteTurn()
+        # Asked before each mail: False once this node may no longer be the one sender
+        # (its outbox lease is running out, runtime/cluster.py); the rest stays pending.
+        self.may_send: Callable[[], bool] = lambda: True
 
     def flush(self, now: datetime, limit: int = FLUSH_BATCH) -> FlushResult:
         """Send everything due at `now`; blocking wrapper for the CLI and the daemon thread."""
@@ -113,7 +116,7 @@ class OutboxSender:
         marking = asyncio.create_task(marker.run())
         try:
             while True:
-                jobs = self._due(now, limit, skip=marker.unsettled)
+                jobs = self._due(now, limit, skip=marker.unsettled) if self.may_send() else []
                 if not jobs:
                     return result
                 outcome = await self._send_all(jobs, marker)
@@ -153,7 +156,7 @@ class OutboxSender:
         client: aiosmtplib.SMTP | None = None
         marking: deque[asyncio.Future[None]] = deque()  # sent, "sent" not yet committed
         try:
-            while not queue.empty():
+            while not queue.empty() and self.may_send():
                 job = queue.get_nowait()
                 try:
                     if client is None or not client.is_connected:

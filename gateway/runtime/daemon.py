@@ -16,9 +16,11 @@ import schedule
 from gateway.db.writeturn import WriteTurn
 from gateway.errors import MailboxError, StorageUnavailable
 from gateway.faults import FAULT_EXIT
+from gateway.runtime import cluster
 from gateway.runtime.assembly import Gateway
 from gateway.runtime.scheduler import Jobs
 from gateway.runtime.sender_process import run_sender
+from gateway.runtime.single_node import DaemonLock
 from gateway.sources.base import Source
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,7 @@ GC_YOUNG_THRESHOLD = 20_000  # allocations between collections of the youngest g
 WAIT_SLICE = 5.0  # longest the loop blocks in IDLE before it looks at signals and jobs
 RECONNECT_INITIAL, RECONNECT_MAX = 1.0, 300.0
 SENDER_RESTART_DELAY = 1.0  # seconds between looks at the sender process
+STANDBY_WAIT = 0.5  # seconds between looks at the mailbox lease while another node holds it
 
 # Forked from the loaded daemon, so both processes share the pages of the modules they import;
 # the child opens its own database connections and never touches the parent's.
@@ -47,7 +50,14 @@ class Daemon:
         self.scheduler = schedule.Scheduler()
         self.scheduler.every(1).minutes.do(self._outbox_wake.set)
         self.scheduler.every(SENDER_RESTART_DELAY).seconds.do(self._supervise_sender)
-        self.jobs = Jobs(gateway, wake=self._outbox_wake.set)
+        # Alone on SQLite; one of several nodes on PostgreSQL (runtime/cluster.py).
+        self.node = cluster.node_id()
+        self._mailbox_lease = cluster.mailbox_lease(gateway.settings)
+        self.cluster = cluster.membership(gateway.settings, self.node,
+                                          [self._mailbox_lease, cluster.SCHEDULER],
+                                          heartbeat=True)
+        self._lock = DaemonLock.for_url(gateway.settings.database_url)
+        self.jobs = Jobs(gateway, wake=self._outbox_wake.set, claim=self.cluster.claim)
         self.jobs.install(self.scheduler)
         self._sender: multiprocessing.process.BaseProcess | None = None
 
@@ -65,15 +75,22 @@ class Daemon:
             channel.secret()  # a robot's secret missing: refuse to start, not fail each send
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self.stop)
+        if self._lock is not None:
+            self._lock.take()  # a second daemon on the same SQLite file stops here
         self._outbox_wake.set()  # mail queued before a crash or a restart goes out at once
         self._start_sender()
-        log.info("gateway running: mailbox %s, database %s", self.gateway.settings.mailbox.kind,
+        self.cluster.start()
+        log.info("gateway running: node %s, mailbox %s, database %s", self.node,
+                 self.gateway.settings.mailbox.kind,
                  self.gateway.engine.url.render_as_string(hide_password=True))
         try:
             self._mail_loop()
         finally:
             self.stopping.set()
             self._stop_sender()
+            self.cluster.stop()
+            if self._lock is not None:
+                self._lock.release()
             log.info("gateway stopped")
 
     # -- the outbox sender process (runtime/sender_process.py) ------------------------------------
@@ -83,7 +100,7 @@ class Daemon:
         self._sender = _MP.Process(
             target=run_sender,
             args=(self.gateway.settings, self._outbox_wake, self._sender_stop,
-                  self._flush_interval, self._sender_writing),
+                  self._flush_interval, self._sender_writing, self.node),
             name="gateway-outbox",
             daemon=True,
         )
@@ -115,6 +132,9 @@ class Daemon:
         failures = 0
         while not self.stopping.is_set():
             try:
+                if not self.cluster.holds(self._mailbox_lease):
+                    source = self._stand_by(source)
+                    continue
                 source = source or self.gateway.make_source()
                 results = self.gateway.process_batch(source)
                 failures = 0
@@ -138,6 +158,15 @@ class Daemon:
                 self.stopping.wait(delay)
         if source is not None:
             source.close()
+
+
+    def _stand_by(self, source: Source | None) -> None:
+        """Another node reads the mailbox: let go of the folder, keep the jobs, look again."""
+        if source is not None:
+            log.info("node %s: another node reads the mailbox now; standing by", self.node)
+            source.close()
+        self.scheduler.run_pending()
+        self.stopping.wait(STANDBY_WAIT)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -42,7 +42,17 @@ def run_checks(settings: Settings, now: datetime) -> list[Check]:
             results.append(Check(name, True, probe()))
         except (GatewayError, OSError) as exc:
             results.append(Check(name, False, _one_line(exc)))
-    return results
+    return results + node_checks(settings)
+
+
+def node_checks(settings: Settings) -> list[Check]:
+    """The daemons this database has: one line per node, with the leases it holds."""
+    from gateway.runtime.nodes_view import describe_nodes
+
+    try:
+        return [Check(name, True, detail) for name, detail in describe_nodes(settings)]
+    except (GatewayError, OSError) as exc:
+        return [Check("nodes", False, _one_line(exc))]
 
 
 def _database(settings: Settings) -> str:

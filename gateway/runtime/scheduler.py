@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,10 +26,20 @@ REPORT_TYPES = {"html": "text/html", "xlsx":
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
+def period_of(now: datetime, minutes: int) -> str:
+    """The period of `minutes` that `now` falls in, as an ISO time that sorts (UTC)."""
+    start = now.astimezone(UTC).replace(second=0, microsecond=0)
+    return start.replace(minute=start.minute - start.minute % minutes).strftime("%Y-%m-%dT%H:%M")
+
+
 class Jobs:
-    def __init__(self, gateway: Gateway, wake: Callable[[], None] = lambda: None):
+    def __init__(self, gateway: Gateway, wake: Callable[[], None] = lambda: None,
+                 claim: Callable[[str, str], bool] = lambda job, period: True):
         self.gateway = gateway
         self.wake = wake  # tells the outbox sender that mail waits
+        # Whether this node runs a job for a period: always alone; with several nodes only
+        # the holder of the jobs' lease, once per period (runtime/cluster.py).
+        self.claim = claim
         self.settings = gateway.settings
         g = self.settings.gateway
         self.watcher = Watcher(g.rules_dir, g.templates_dir, gateway.services.renderer,
@@ -44,8 +54,14 @@ class Jobs:
         if self.settings.reload.enabled:
             scheduler.every(self.settings.reload.interval).seconds.do(
                 _guarded("reload", self.reload))
-        scheduler.every(1).minutes.do(_guarded("minutely", self.minutely))
-        scheduler.every(10).minutes.do(_guarded("close", self.close_waiting))
+        scheduler.every(1).minutes.do(_guarded("minutely", self._claimed(1, self.minutely)))
+        scheduler.every(10).minutes.do(_guarded("close", self._claimed(10, self.close_waiting)))
+
+    def _claimed(self, minutes: int, job: Callable[[], object]) -> Callable[[], None]:
+        def run() -> None:
+            if self.claim(job.__name__, period_of(self.gateway.clock(), minutes)):
+                job()
+        return run
 
     def reload(self) -> None:
         self.watcher.check(self.gateway.clock())

@@ -21,13 +21,17 @@ PARENT_CHECK = 1.0  # seconds between looks at whether the daemon is still there
 
 
 def run_sender(
-    settings: Settings, wake: EventLike, stop: EventLike, interval: float, writing: EventLike
+    settings: Settings, wake: EventLike, stop: EventLike, interval: float, writing: EventLike,
+    node: str = "",
 ) -> None:
     """The sender process: flush when woken or every `interval` seconds, until told to stop.
 
     It opens its own database engine: connections inherited from the parent are never used.
+    With several nodes on one database only the holder of the outbox lease sends, and it
+    stops between two mails once it can no longer be sure it holds it (runtime/cluster.py).
     """
     from gateway.db.writeturn import WriteTurn
+    from gateway.runtime import cluster
     from gateway.runtime.assembly import Gateway
     from gateway.runtime.logs import configure
 
@@ -40,6 +44,10 @@ def run_sender(
     # A whole gateway, for what sending may cause: a dead letter queues a mail to the admin.
     gateway = Gateway(settings, migrate=False)
     gateway.write_turn = WriteTurn(writing)
+    leases = cluster.membership(settings, node or cluster.node_id(), [cluster.OUTBOX],
+                                heartbeat=False)
+    gateway.sender.may_send = lambda: leases.holds(cluster.OUTBOX)
+    leases.start()
     try:
         busy = False
         while not stop.is_set() and os.getppid() == parent:
@@ -47,6 +55,8 @@ def run_sender(
                 wake.wait(min(interval, PARENT_CHECK))
             wake.clear()
             busy = False
+            if not leases.holds(cluster.OUTBOX):
+                continue  # another node sends; this one looks again in a second
             try:
                 result = gateway.flush()
                 busy = bool(result.sent)
@@ -63,6 +73,7 @@ def run_sender(
             except Exception:  # noqa: BLE001 - a robot's trouble never stops the mail
                 log.exception("alert flush failed; will retry")
     finally:
+        leases.stop()
         gateway.close()
 
 

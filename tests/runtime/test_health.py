@@ -58,7 +58,9 @@ def test_all_reachable_is_healthy(config, capsys):
     code, out = health(path, capsys)
     assert code == 0, out
     assert [line.split()[:2] for line in out.splitlines()] == [
-        ["ok", "database:"], ["ok", "outbox:"], ["ok", "mailbox:"], ["ok", "smtp:"]]
+        ["ok", "database:"], ["ok", "outbox:"], ["ok", "mailbox:"], ["ok", "smtp:"],
+        ["ok", "nodes:"]]
+    assert "ok nodes: single node (SQLite): no daemon running" in out
 
 
 def test_unreachable_smtp_is_unhealthy_and_named(config, capsys):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -27,6 +29,25 @@ def storage_url(request, tmp_path):
         if os.environ.get("CI") == "true":
             pytest.fail(f"{PG_ENV} must be set under CI")
         pytest.skip(f"{PG_ENV} not set: PostgreSQL storage tests skipped")
+    with private_schema(base) as url:
+        yield url
+
+
+@pytest.fixture
+def pg_storage_url():
+    """A throw-away PostgreSQL schema (for what only PostgreSQL does: several nodes)."""
+    base = os.environ.get(PG_ENV)
+    if not base:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{PG_ENV} must be set under CI")
+        pytest.skip(f"{PG_ENV} not set: PostgreSQL tests skipped")
+    with private_schema(base) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def private_schema(base: str) -> Iterator[str]:
+    """A URL on a schema of its own in the database `base`, dropped afterwards."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(base)
     with admin.begin() as conn:

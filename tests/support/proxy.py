@@ -16,6 +16,8 @@ class CuttingProxy:
         self.upstream_port = upstream_port
         self.cut_after = cut_after
         self.cuts = 0
+        self._open: list[socket.socket] = []
+        self._gone = False
         self._listener = socket.create_server((HOST, 0))
         self.port = self._listener.getsockname()[1]
         threading.Thread(target=self._accept, daemon=True).start()
@@ -23,13 +25,31 @@ class CuttingProxy:
     def close(self) -> None:
         self._listener.close()
 
+    def cut_all(self) -> None:
+        """Cut every connection relayed now and accept no new one: the server is gone."""
+        self._gone = True
+        try:
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() under way
+        except OSError:
+            pass
+        self.close()
+        for sock in self._open:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
     def _accept(self) -> None:
         while True:
             try:
                 client, _ = self._listener.accept()
             except OSError:
                 return
+            if self._gone:
+                client.close()
+                return
             upstream = socket.create_connection((HOST, self.upstream_port))
+            self._open += [client, upstream]
             threading.Thread(target=self._pump, args=(client, upstream, False), daemon=True).start()
             threading.Thread(target=self._pump, args=(upstream, client, True), daemon=True).start()
 
