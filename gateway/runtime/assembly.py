@@ -55,6 +55,7 @@ class Gateway:
         clock: Clock = utc_now,
         faults: Callable[[str], None] | None = None,
         migrate: bool = True,
+        rules: RuleSet | None = None,
     ):
         self.settings = settings
         self.clock = clock
@@ -63,7 +64,9 @@ class Gateway:
         if migrate:
             upgrade(self.engine)
         self.sessions = Sessions(self.engine)
-        self._rules = load_rules(settings.gateway.rules_dir)
+        # A process forked from a running daemon takes the rules in force there: the files may
+        # be broken at this moment, and the daemon keeps the last good set until they are not.
+        self._rules = rules if rules is not None else load_rules(settings.gateway.rules_dir)
         self.identity = _identity(settings)
         self.calendar = make_calendar(settings)
         self.services = Services(

@@ -100,7 +100,7 @@ class Daemon:
         self._sender = _MP.Process(
             target=run_sender,
             args=(self.gateway.settings, self._outbox_wake, self._sender_stop,
-                  self._flush_interval, self._sender_writing, self.node),
+                  self._flush_interval, self._sender_writing, self.node, self.gateway.rules),
             name="gateway-outbox",
             daemon=True,
         )

@@ -13,6 +13,7 @@ import signal
 from typing import Protocol
 
 from gateway.config import Settings
+from gateway.routing.ruleset import RuleSet
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +23,7 @@ PARENT_CHECK = 1.0  # seconds between looks at whether the daemon is still there
 
 def run_sender(
     settings: Settings, wake: EventLike, stop: EventLike, interval: float, writing: EventLike,
-    node: str = "",
+    node: str = "", rules: RuleSet | None = None,
 ) -> None:
     """The sender process: flush when woken or every `interval` seconds, until told to stop.
 
@@ -42,7 +43,7 @@ def run_sender(
     _die_with_parent()
     configure(settings.logging)
     # A whole gateway, for what sending may cause: a dead letter queues a mail to the admin.
-    gateway = Gateway(settings, migrate=False)
+    gateway = Gateway(settings, migrate=False, rules=rules)
     gateway.write_turn = WriteTurn(writing)
     leases = cluster.membership(settings, node or cluster.node_id(), [cluster.OUTBOX],
                                 heartbeat=False)
