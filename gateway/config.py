@@ -22,6 +22,15 @@ from pydantic import (
 )
 
 from gateway import shipped
+from gateway.config_jobs import (
+    AutoReplySettings,
+    DatabaseSettings,
+    HealthSettings,
+    LoggingSettings,
+    MetricsSettings,
+    ReloadSettings,
+    ReportSettings,
+)
 from gateway.config_login import LoginSettings
 from gateway.deadlines.duration import Duration, Unit, parse_duration
 from gateway.deadlines.policy import DeadlinePolicy
@@ -158,23 +167,6 @@ class SmtpSettings(_Credentials):
         return self.port or {"ssl": 465, "starttls": 587, "none": 25}[self.tls]
 
 
-class DatabaseSettings(_Section):
-    url: str | None = None  # None: SQLite file under storage_dir
-    busy_timeout: float = Field(default=30.0, gt=0)  # seconds SQLite waits for a lock
-
-
-class AutoReplySettings(_Section):
-    """[auto_reply]: how many automatic answers one address may get, so two robots stop."""
-
-    limit: int = Field(default=5, ge=0)  # automatic answers per address and window; 0: none
-    window_minutes: float = Field(default=60.0, gt=0)
-
-
-class HealthSettings(_Section):
-    outbox_stuck_minutes: float = Field(default=60.0, gt=0)  # oldest pending mail older: stuck
-    timeout: float = Field(default=10.0, gt=0)  # seconds per server probe
-
-
 class GatewaySettings(_Section):
     name: str = "信息交流网关"
     domain: str = "gateway.localhost"
@@ -243,16 +235,6 @@ class ClosedLoopSettings(_Section):
         return tag
 
 
-class LoggingSettings(_Section):
-    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    format: Literal["text", "json"] = "text"
-
-
-class ReloadSettings(_Section):
-    enabled: bool = True
-    interval: float = Field(default=5.0, gt=0)  # seconds between looks at rule/template files
-
-
 class ArchiveSettings(_Section):
     delay: DurationSetting = Duration(2, Unit.WORKING_DAYS)  # after closing, before archiving
     default_class: Literal["ordinary", "important", "classified"] = "ordinary"
@@ -261,17 +243,6 @@ class ArchiveSettings(_Section):
         "ordinary": 1, "important": 5,
     }
     purge_at: time = time(3, 0)  # local time of the daily scheduled purge
-
-
-class ReportSettings(_Section):
-    recipients: tuple[str, ...] = ()  # managers who get the 效果评估 report by mail
-    schedule: tuple[Literal["weekly", "monthly", "quarterly"], ...] = ()
-    format: Literal["html", "xlsx"] = "html"
-    send_at: time = time(8, 0)  # local time on Monday / the 1st / the quarter's 1st
-
-
-class MetricsSettings(_Section):
-    textfile: Path | None = None  # Prometheus node-exporter textfile; None: no metrics file
 
 
 class Settings(_Section):
