@@ -232,6 +232,23 @@ class ClosedLoopSettings(_Section):
         return tag
 
 
+class OutboundSettings(_Section):
+    """[outbound]: messages the enterprise starts (发起 → 审核 → 传递)."""
+
+    cc_sender: bool = True  # the sender is copied on the message as it goes out
+    # urgency → how long an approver may take (seed 003: 普通 1 working day, 紧急 2 hours,
+    # 特急 at once); silence past it is escalated.
+    approval_deadlines: dict[str, DurationSetting] = {}
+
+    @field_validator("approval_deadlines")
+    @classmethod
+    def _known_urgencies(cls, value: dict[str, Duration]) -> dict[str, Duration]:
+        for urgency in value:
+            if urgency not in ("normal", "urgent", "critical"):
+                raise ValueError(f"unknown urgency {urgency!r}; expected normal, urgent, critical")
+        return value
+
+
 class LoggingSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["text", "json"] = "text"
@@ -279,6 +296,8 @@ class Settings(_Section):
     metrics: MetricsSettings = MetricsSettings()
     auto_reply: AutoReplySettings = AutoReplySettings()
     health: HealthSettings = HealthSettings()
+    outbound: OutboundSettings = OutboundSettings()
+    groups: dict[str, str] = {}  # [groups]: 全体员工 = "all@corp.example", name → list address
     faults: FaultsSetting = ()  # from $GATEWAY_FAULTS only, e.g. "after_commit:0.1,after_move:3"
     source: Path | None = None  # the file these came from, for messages
 

@@ -49,6 +49,7 @@ def queue_mail(
     what: str,
     log_kind: LogKind = LogKind.MAIL_OUT,
     log_data: Mapping[str, Any] | None = None,
+    extra_headers: Mapping[str, str] | None = None,
     now: datetime,
 ) -> Queued:
     """Render `template`, queue the mail for sending, and log `{what}已排队发送至 …`.
@@ -66,7 +67,8 @@ def queue_mail(
         template, to=to, cc=cc, context=context, reply_to=reply_to,
         reply_to_message_id=parent_id, references=references, attach_original=original,
         attachments=attachments, message_id=make_message_id(identity.domain, *cause),
-        now=now, auto_submitted=auto_submitted,
+        now=now, auto_submitted=auto_submitted, **(
+            {"extra_headers": extra_headers} if extra_headers else {}),
     )
     recipients = [a.addr for a in (*out.to, *out.cc)]
     stored = outbox.enqueue(
