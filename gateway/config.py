@@ -238,15 +238,7 @@ class OutboundSettings(_Section):
     cc_sender: bool = True  # the sender is copied on the message as it goes out
     # urgency → how long an approver may take (seed 003: 普通 1 working day, 紧急 2 hours,
     # 特急 at once); silence past it is escalated.
-    approval_deadlines: dict[str, DurationSetting] = {}
-
-    @field_validator("approval_deadlines")
-    @classmethod
-    def _known_urgencies(cls, value: dict[str, Duration]) -> dict[str, Duration]:
-        for urgency in value:
-            if urgency not in ("normal", "urgent", "critical"):
-                raise ValueError(f"unknown urgency {urgency!r}; expected normal, urgent, critical")
-        return value
+    approval_deadlines: dict[Literal["normal", "urgent", "critical"], DurationSetting] = {}
 
 
 class LoggingSettings(_Section):

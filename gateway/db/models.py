@@ -109,6 +109,9 @@ class Record(Base):
 
     mails: Mapped[list[Mail]] = relationship(back_populates="record", order_by="Mail.id")
     log: Mapped[list[LogEntry]] = relationship(back_populates="record", order_by="LogEntry.id")
+    approvals: Mapped[list[Approval]] = relationship(order_by="Approval.id", viewonly=True)
+    transmissions: Mapped[list[Transmission]] = relationship(order_by="Transmission.id",
+                                                             viewonly=True)
 
 
 class Mail(Base):
@@ -293,3 +296,13 @@ class Transmission(Base):
     mdn_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     mail: Mapped[Mail] = relationship()
+    outbox: Mapped[Outbox | None] = relationship(
+        primaryjoin="Transmission.mail_id == foreign(Outbox.mail_id)", viewonly=True,
+        uselist=False)
+
+    @property
+    def accepted(self) -> bool | None:
+        """Whether the SMTP server took the mail for this address; None while still queued."""
+        if self.outbox is None or self.outbox.status == "pending":
+            return None
+        return self.outbox.status == "sent" and self.addr not in (self.outbox.refused or {})

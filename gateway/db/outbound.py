@@ -70,13 +70,6 @@ def sent_at_of(session: Session, message_id: str) -> datetime | None:
         .where(Mail.message_id == message_id))
 
 
-def note_refused(session: Session, outbox_id: int, refused: dict[str, str]) -> None:
-    """Recipients the SMTP server refused while it took the mail for others."""
-    row = session.get(Outbox, outbox_id)
-    if row is not None:
-        row.refused = {**(row.refused or {}), **refused}
-
-
 def outbound_records(session: Session, statuses: Sequence[str]) -> Sequence[Record]:
     return session.scalars(
         select(Record).where(Record.outbound.is_not(None), Record.status.in_(list(statuses)))

@@ -107,10 +107,15 @@ def _return(session: Session, services: Services, record: Record, approval: Appr
 
 
 def resubmit(session: Session, services: Services, record: Record, text: str,
-             draft_message_id: str, now: datetime) -> None:
-    """The sender's corrected text after a rejection: a new round from the first level."""
+             draft_message_id: str | None, now: datetime) -> None:
+    """The sender's corrected text after a rejection: a new round from the first level.
+
+    `draft_message_id` names the mail whose attachments now go; None keeps the earlier ones.
+    """
     data = dict(record.outbound or {})
-    data.update(text=text, round=data.get("round", 1) + 1, draft_message_id=draft_message_id)
+    data.update(text=text, round=data.get("round", 1) + 1)
+    if draft_message_id:
+        data["draft_message_id"] = draft_message_id
     record.outbound = data
     records.add_log(session, record, at=now, kind=LogKind.DRAFT, actor=record.from_addr,
                     text=f"修改后重新提交审核 (第 {data['round']} 轮)", data={"round": data["round"]})

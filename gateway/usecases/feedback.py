@@ -108,7 +108,8 @@ def _sender(ctx: ReplyContext, new_text: str) -> None:
         if not text:
             _problem(ctx, "未能重新提交", ["正文为空"], ["回复修改后的完整正文即重新提交审核"])
             return
-        approval.resubmit(ctx.session, ctx.services, record, text, ctx.mail.message_id, ctx.now)
+        files = ctx.mail.message_id if ctx.mail.attachments else None
+        approval.resubmit(ctx.session, ctx.services, record, text, files, ctx.now)
         return
     if _first_line(new_text) in CHASER_WORDS:
         _chase_receivers(ctx)

@@ -62,7 +62,6 @@ def take(session: Session, services: Services, mail: InboundMail, tag: SubjectTa
     dept = department_of(rules.directory, mail.from_addr.addr)
     chain, missing = approval_chain(rule.levels, mail.from_addr.addr, dept, rules.directory,
                                     rules.outbound.officers)
-    problems += [f"规则「{rule.name}」要求的审核人「{m}」未在部门目录中登记" for m in missing]
     if problems or not receivers.all:
         return _refuse(session, services, mail, inbound, problems or ["没有收件人"], now)
     record = _open(session, services, mail, tag, inbound, draft, receivers, now,
@@ -70,6 +69,9 @@ def take(session: Session, services: Services, mail: InboundMail, tag: SubjectTa
                    chain=[[a.label, a.address.name, a.address.addr] for a in chain],
                    department=dept.name if dept else None,
                    version=rules.versions.get("outbound.toml"))
+    if missing:
+        records.add_log(session, record, at=now, kind=LogKind.WARNING, actor="gateway",
+                        text=f"部门目录未登记审核人「{'、'.join(missing)}」, 该级审核略过")
     queued = queue_mail(
         session, services, "outbound_ack", to=[Address(record.from_name, record.from_addr)],
         context=outbound_view(services, record), cause=(record.id, "outbound_ack"),
