@@ -43,14 +43,16 @@ def _norm(text: str) -> str:
 
 
 def split_items(value: str) -> tuple[str, ...]:
-    """`a <x@y>, 生产部、全体员工` → items, splitting only outside angle brackets."""
-    items, current, depth = [], [], 0
+    """`a <x@y>, 生产部、全体员工` → items, splitting only outside <…> and "…"."""
+    items, current, depth, quoted = [], [], 0, False
     for char in value:
-        if char == "<":
+        if char == '"':
+            quoted = not quoted
+        elif char == "<" and not quoted:
             depth += 1
-        elif char == ">":
+        elif char == ">" and not quoted:
             depth = max(0, depth - 1)
-        if depth == 0 and char in LIST_SEPARATORS:
+        if depth == 0 and not quoted and char in LIST_SEPARATORS:
             items.append("".join(current).strip())
             current = []
         else:
