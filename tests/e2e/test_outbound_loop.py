@@ -307,3 +307,28 @@ def test_a_staff_mail_without_receiver_lines_is_an_internal_request_as_before(ou
 def test_started_records_take_time_from_the_clock(outbound):
     outbound.start(DRAFT)
     assert outbound.record().created_at == START + timedelta(minutes=10)
+
+
+def test_register_and_report_show_started_records(outbound, settings, capsys, tmp_path):
+    outbound.start(DRAFT)
+    outbound.answer(HEAD, outbound.new_mail()[HEAD[1]], "同意", "h4@corp.example")
+    outbound.answer(DEPUTY, outbound.new_mail()[DEPUTY[1]], "同意", "d4@corp.example")
+    sent = outbound.new_mail()[SUPPLIER[1]]
+    outbound.clock.advance(hours=2)
+    outbound.answer(SUPPLIER, sent, "收到，可以。", "supplier-4@supplier.example")
+    outbound.json(settings, capsys)  # writes the config the commands below read
+    config = str(settings.gateway.storage_dir.parent / "config.toml")
+    csv_file, html_file = tmp_path / "register.csv", tmp_path / "report.html"
+    assert cli_main(["--config", config, "export", "--from", "2026-11-01", "--to", "2026-11-30",
+                     "--format", "csv", "--out", str(csv_file)]) == 0
+    (row,) = [line for line in csv_file.read_text(encoding="utf-8-sig").splitlines()
+              if line.startswith(outbound.record_id)]
+    assert "生产部" in row and "供应商B公司" in row and "陈经理 <buyer@supplier.example>" in row
+    assert "邮件(官方邮箱)" in row
+    assert cli_main(["--config", config, "report", "--period", "2026-11", "--format", "html",
+                     "--out", str(html_file)]) == 0
+    html = html_file.read_text(encoding="utf-8")
+    assert "传递时效" in html and "<td>对外</td><td>1</td><td>1</td>" in html
+    assert cli_main(["--config", config, "records", "show", outbound.record_id]) == 0
+    shown = capsys.readouterr().out
+    assert "审核" in shown and "传递记录   to buyer@supplier.example" in shown
