@@ -332,3 +332,18 @@ def test_register_and_report_show_started_records(outbound, settings, capsys, tm
     assert cli_main(["--config", config, "records", "show", outbound.record_id]) == 0
     shown = capsys.readouterr().out
     assert "审核" in shown and "传递记录   to buyer@supplier.example" in shown
+
+
+def test_the_sender_is_reminded_when_the_expected_answer_does_not_come(outbound):
+    outbound.start("收件人: 陈经理 <buyer@supplier.example>\n期望反馈: 4小时\n\n请今天确认。")
+    outbound.answer(HEAD, outbound.new_mail()[HEAD[1]], "同意", "h5@corp.example")
+    outbound.answer(DEPUTY, outbound.new_mail()[DEPUTY[1]], "同意", "d5@corp.example")
+    outbound.new_mail()
+    record = outbound.record()
+    assert record.due_at == outbound.clock.now + timedelta(hours=4)
+    outbound.clock.advance(hours=5)
+    outbound.gateway.chase()
+    outbound.gateway.flush()
+    notices = list(outbound.new_mail().values())
+    assert notices and all(m.rcpt_tos[0] == STAFF[1] for m in notices)
+    assert all(SUPPLIER[1] not in m.rcpt_tos for m in notices)  # chasers only when asked
