@@ -163,3 +163,14 @@ def test_rule_file_problems_point_at_their_lines():
             "id_prefix": {"outbound": "nx"}, "officers": {"董事": "x"}}
     _, problems = read_outbound_rules(data, lambda table, i, key: 7)
     assert len(problems) == 4 and all(line == 7 for line, _ in problems)
+
+
+@given(st.lists(st.from_regex(r"[a-z]{1,8}@[a-z]{1,8}\.example", fullmatch=True),
+                min_size=1, max_size=4),
+       st.sampled_from(["收件人", "To", "to", "收件者"]), st.sampled_from([":", "：", " : "]),
+       st.text(alphabet="甲乙丙丁abc 。\n", min_size=1, max_size=40).filter(
+           lambda t: t.strip() and ":" not in t))
+def test_any_receivers_and_body_come_back_as_written(addresses, key, colon, body):
+    draft = parse_draft(f"{key}{colon}{', '.join(addresses)}\n\n{body}")
+    assert draft is not None and draft.to == tuple(addresses)
+    assert draft.body == body.strip("\n")
