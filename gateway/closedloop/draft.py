@@ -22,6 +22,7 @@ _LINE = re.compile(rf"^\s*([^{COLONS}\n]{{1,24}}?)\s*[{COLONS}]\s*(.*?)\s*$")
 _ADDRESS = re.compile(r"^(?:(?P<name>.*?)\s*<\s*(?P<angle>[^<>\s]+@[^<>\s]+)\s*>|(?P<bare>[^\s<>]+@[^\s<>]+))$")
 _DATETIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M", "%Y-%m-%d", "%Y/%m/%d",
                      "%Y年%m月%d日 %H:%M", "%Y年%m月%d日%H:%M", "%Y年%m月%d日")
+_DATE_START = re.compile(r"\d{4}\s*[-/年]")
 MAX_HEADER_LINES = 8
 
 
@@ -64,7 +65,8 @@ def split_items(value: str) -> tuple[str, ...]:
 def parse_reply_by(value: str) -> Duration | datetime:
     """`3个工作日`, `4小时`, `2026-12-01 17:00` → a span, or a naive local wall time."""
     text = unicodedata.normalize("NFKC", value).strip()
-    for fmt in _DATETIME_FORMATS:
+    # strptime is slow and most answers are spans: try the formats only on a written date.
+    for fmt in _DATETIME_FORMATS if _DATE_START.match(text) else ():
         try:
             moment = datetime.strptime(text, fmt)
         except ValueError:
