@@ -53,6 +53,10 @@ def handle(session: Session, services: Services, record: Record, row: Mail, mail
         if _trusted(ctx):
             _sender(ctx, new_text)
         return tuple(ctx.queued)
+    if sender in {addr for _, _, addr in (record.outbound or {}).get("chain", [])}:
+        # An approver writing again (a second 同意, a late remark) is no receiver's answer.
+        ctx.log(LogKind.REFUSED, "审核人来信: 没有待其审核的版本, 仅存档")
+        return ()
     if record.transmitted_at is None:
         ctx.log(LogKind.REFUSED, "信息尚未发出: 来信仅存档, 未作任何更改")
         return ()

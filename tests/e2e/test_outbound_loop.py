@@ -179,7 +179,9 @@ def test_records_show_json_carries_approvals_and_recipients(outbound, settings, 
     request = outbound.new_mail()[HEAD[1]]
     outbound.answer(HEAD, request, "同意", "h@corp.example")
     outbound.answer(DEPUTY, outbound.new_mail()[DEPUTY[1]], "批准", "d@corp.example")
+    outbound.answer(HEAD, request, "同意", "h-again@corp.example")  # a second 同意 is no answer
     data = outbound.json(settings, capsys)
+    assert data["first_response_at"] is None and data["status"] == "open"
     assert data["direction"] == "outbound" and data["from_department"] == "生产部"
     assert [(a["by"], a["decision"]) for a in data["approvals"]] == [
         (HEAD[1], "approve"), (DEPUTY[1], "approve")]
