@@ -250,6 +250,7 @@ def _outbound_sample(created: datetime) -> dict[str, Any]:
         "approver": "李强", "level": "部门负责人", "step": 1, "steps": 2,
         "approvers": ["部门负责人 李强", "分管领导 黄副总"], "next": "分管领导 黄副总",
         "rule": "供应商往来", "reason": "交期请再核实", "deadline": created + timedelta(days=1),
+        "overdue": True,
         "reply_needed": True, "cc_sender": True, "expected": created + timedelta(days=2),
         "sent_at": created, "author": "采购经理", "feedback": "可以提前到12月12日交货。",
         "attachments": ["订单变更.pdf"],

@@ -11,6 +11,7 @@ from gateway.closedloop.approval import Answer, Approver, Verdict, escalation_ta
 from gateway.db import notices, records
 from gateway.db import outbound as store
 from gateway.db.models import Approval, Record
+from gateway.deadlines.chase import ChasePolicy, NoticeKind, RecordClock, due
 from gateway.errors import Duplicate
 from gateway.model import Address, LogKind, Status, Urgency
 from gateway.usecases.outgoing_mail import queue_mail
@@ -122,47 +123,74 @@ def resubmit(session: Session, services: Services, record: Record, text: str,
     ask(session, services, record, 1, now)
 
 
-# --- silence ----------------------------------------------------------------------------------
+# --- silence ---------------------------------------------------------------------------------
 
-def chase(services: Services, now: datetime) -> list[tuple[str, str]]:
-    """Escalate approvals past their deadline, then remind at the chase cadence; once each."""
+def chase(services: Services, policy: ChasePolicy, now: datetime) -> list[tuple[str, str]]:
+    """Approval deadlines chased like every other: a reminder before, the escalation at the
+    deadline, follow-ups at the urgency's cadence; each notice once (its key is stored)."""
     with services.sessions() as session:
-        due = [(a.id, a.record_id) for a in store.all_pending_approvals(session)
-               if a.due_at is not None and a.due_at <= now]
+        pending = store.all_pending_approvals(session)
+        taken = notices.sent_keys(session, sorted({a.record_id for a in pending}))
+        work = []
+        for a in pending:
+            if a.due_at is None:
+                continue
+            prefix = f"approval:{a.id}:"
+            mine = {k.removeprefix(prefix) for k in taken.get(a.record_id, ()) if
+                    k.startswith(prefix)}
+            record = records.get_record(session, a.record_id)
+            clock = RecordClock(a.record_id, Urgency(record.urgency), a.requested_at, a.due_at,
+                                None)
+            found = due(clock, mine, now, policy, services.calendar)
+            if found.send or found.superseded:
+                work.append((a.id, a.record_id, found))
     sent = []
-    for approval_id, record_id in due:
+    for approval_id, record_id, found in work:
         try:
             with services.sessions.begin() as session:
-                key = _escalate(session, services, approval_id, now)
-                if key:
-                    sent.append((record_id, key))
+                sent += _notices(session, services, approval_id, found, now)
         except Duplicate:
-            log.info("approval escalation of %s was queued by another run", record_id)
+            log.info("approval notices of %s were queued by another run", record_id)
     return sent
 
 
-def _escalate(session: Session, services: Services, approval_id: int, now: datetime) -> str | None:
+def _notices(session: Session, services: Services, approval_id: int, found,
+             now: datetime) -> list[tuple[str, str]]:
     approval = session.get(Approval, approval_id)
     record = records.get_record(session, approval.record_id)
-    key = f"approval:{approval.id}:escalation"
-    taken = notices.sent_keys(session, [record.id]).get(record.id, set())
-    if key in taken:
-        return None
-    notices.claim(session, record.id, key=key, kind="escalation", clock="approval", seq=0,
-                  due_at=approval.due_at, now=now, status="sent")
+    prefix = f"approval:{approval.id}:"
+    for notice in found.superseded:
+        notices.add(session, record.id, key=prefix + notice.key, kind=notice.kind,
+                    clock="approval", seq=notice.seq, due_at=notice.due_at, now=now,
+                    status="superseded")
+    sent = []
+    for notice in found.send:
+        if notice.kind is NoticeKind.CRITICAL:
+            continue  # the request itself is marked 特急
+        notices.claim(session, record.id, key=prefix + notice.key, kind=notice.kind,
+                      clock="approval", seq=notice.seq, due_at=notice.due_at, now=now,
+                      status="sent")
+        _notify(session, services, record, approval, notice, now)
+        sent.append((record.id, prefix + notice.key))
+    return sent
+
+
+def _notify(session: Session, services: Services, record: Record, approval: Approval,
+            notice, now: datetime) -> None:
     directory = services.rules().directory
-    department = directory.find(record.from_department)
     approver = Approver(approval.level, Address(approval.approver_name, approval.approver_addr))
-    target = escalation_target(approver, department, directory,
-                               services.rules().outbound.officers)
+    overdue = notice.kind is not NoticeKind.REMINDER
+    target = escalation_target(approver, directory.find(record.from_department), directory,
+                               services.rules().outbound.officers) if overdue else None
     to = [target] if target else [approver.address]
-    cc = [a for a in (approver.address, sender_of(record)) if a.addr not in {t.addr for t in to}]
+    cc = [a for a in ((approver.address, sender_of(record)) if overdue else ())
+          if a.addr not in {t.addr for t in to}]
     queue_mail(
         session, services, "approval_escalation", to=to, cc=cc,
         context=outbound_view(services, record, approver=approver.address.name or approver.address.addr,
-                              level=approver.label,
+                              level=approver.label, overdue=overdue,
                               deadline=approval.due_at.astimezone(services.calendar.tz)),
-        cause=(record.id, "approval-escalation", approval.id), record=record,
-        parent_id=approval.request_message_id, what="审核超时升级", log_kind=LogKind.NOTICE,
-        log_data={"key": key}, now=now)
-    return key
+        cause=(record.id, "approval", approval.id, notice.kind, notice.seq), record=record,
+        parent_id=approval.request_message_id, what="审核超时升级" if overdue else "审核提醒",
+        log_kind=LogKind.NOTICE, log_data={"key": f"approval:{approval.id}:{notice.key}"},
+        now=now)

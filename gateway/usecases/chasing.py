@@ -99,7 +99,7 @@ def check(services: Services, policy: ChasePolicy, now: datetime) -> CheckResult
         except Duplicate:
             conflicts += 1  # an overlapping run recorded these first; its mails stand
             log.info("notices of %s were queued by another run", record_id)
-    queued += approval.chase(services, now)  # 审核 deadlines: silence is escalated
+    queued += approval.chase(services, policy, now)  # 审核 deadlines, chased alike
     return CheckResult(tuple(queued), tuple(skipped), conflicts)
 
 

@@ -349,3 +349,18 @@ def test_the_sender_is_reminded_when_the_expected_answer_does_not_come(outbound)
     notices = list(outbound.new_mail().values())
     assert notices and all(m.rcpt_tos[0] == STAFF[1] for m in notices)
     assert all(SUPPLIER[1] not in m.rcpt_tos for m in notices)  # chasers only when asked
+
+
+def test_a_normal_approval_is_reminded_before_and_escalated_after_its_working_day(outbound):
+    outbound.start(DRAFT)  # Monday 10:10 in Shanghai: due Tuesday 10:10 (1 working day)
+    outbound.new_mail()
+    outbound.clock.advance(hours=7)  # past 75% of the working day
+    outbound.gateway.chase()
+    outbound.gateway.flush()
+    (reminder,) = outbound.new_mail().values()
+    assert reminder.rcpt_tos == (HEAD[1],) and "审核提醒" in str(reminder.message["Subject"])
+    outbound.clock.advance(days=1)
+    outbound.gateway.chase()
+    outbound.gateway.flush()
+    (escalation,) = outbound.new_mail().values()
+    assert escalation.rcpt_tos[0] == DEPUTY[1] and "审核超时" in str(escalation.message["Subject"])
