@@ -235,6 +235,16 @@ class ClosedLoopSettings(_Section):
         return tag
 
 
+class OutboundSettings(_Section):
+    """[outbound]: messages the enterprise starts (发起 → 审核 → 传递)."""
+
+    cc_sender: bool = True  # the sender is copied on the message as it goes out
+    # urgency → how long an approver may take (seed 003: 普通 1 working day, 紧急 2 hours,
+    # 特急 at once); silence past it is escalated.
+    approval_deadlines: dict[Literal["normal", "urgent", "critical"], DurationSetting] = {}
+
+
+
 class ArchiveSettings(_Section):
     delay: DurationSetting = Duration(2, Unit.WORKING_DAYS)  # after closing, before archiving
     default_class: Literal["ordinary", "important", "classified"] = "ordinary"
@@ -262,6 +272,8 @@ class Settings(_Section):
     auto_reply: AutoReplySettings = AutoReplySettings()
     health: HealthSettings = HealthSettings()
     im: ImSettings = ImSettings()  # [[im.channel]]: group-chat robots for alerts
+    outbound: OutboundSettings = OutboundSettings()
+    groups: dict[str, str] = {}  # [groups]: 全体员工 = "all@corp.example", name → list address
     faults: FaultsSetting = ()  # from $GATEWAY_FAULTS only, e.g. "after_commit:0.1,after_move:3"
     source: Path | None = None  # the file these came from, for messages
 

@@ -30,6 +30,8 @@ class Status(StrEnum):
     IN_PROGRESS = "in_progress"
     RESOLVED = "resolved"
     CLOSED = "closed"
+    AWAITING_APPROVAL = "awaiting_approval"  # a message the enterprise starts, before 审核
+    RETURNED = "returned"  # rejected by an approver, back with the sender
 
     @property
     def label(self) -> str:
@@ -41,7 +43,25 @@ _STATUS_LABELS = {
     Status.IN_PROGRESS: "处理中",
     Status.RESOLVED: "已完成",
     Status.CLOSED: "已关闭",
+    Status.AWAITING_APPROVAL: "待审核",
+    Status.RETURNED: "已退回",
 }
+
+
+class Direction(StrEnum):
+    """Which way a record's communication runs; the values are stored."""
+
+    INBOUND = "inbound"  # from outside (stored as "external" before)
+    OUTBOUND = "outbound"  # the enterprise writes to outside parties
+    INTERNAL = "internal"  # inside the enterprise
+
+    @property
+    def label(self) -> str:
+        return _DIRECTION_LABELS[self]
+
+
+_DIRECTION_LABELS = {Direction.INBOUND: "外部来信", Direction.OUTBOUND: "对外发出",
+                     Direction.INTERNAL: "内部"}
 
 
 class LogKind(StrEnum):
@@ -75,6 +95,12 @@ class LogKind(StrEnum):
     COMMENT = "comment"
     EXPORTED = "exported"
     ALERT = "alert"
+    DRAFT = "draft"
+    APPROVAL = "approval"
+    TRANSMITTED = "transmitted"
+    DELIVERY = "delivery"
+    FEEDBACK = "feedback"
+    CHASER = "chaser"
 
     @property
     def label(self) -> str:
@@ -110,6 +136,12 @@ _LOG_KIND_LABELS = {
     LogKind.COMMENT: "意见",
     LogKind.EXPORTED: "导出",
     LogKind.ALERT: "即时消息",
+    LogKind.DRAFT: "发起",
+    LogKind.APPROVAL: "审核",
+    LogKind.TRANSMITTED: "传递",
+    LogKind.DELIVERY: "投递回执",
+    LogKind.FEEDBACK: "反馈",
+    LogKind.CHASER: "催办",
 }
 
 

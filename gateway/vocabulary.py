@@ -85,7 +85,8 @@ CALL_VERBS: tuple[str, ...] = (
 )
 CALL_TAILS: tuple[str, ...] = ("通电话", "通话", "沟通", "电话", "确认")
 # 归档分类: internal threads and those with outside parties are filed apart (seed 003).
-ARCHIVE_CATEGORY_LABELS: dict[str, str] = {"internal": "内部", "external": "外部"}
+ARCHIVE_CATEGORY_LABELS: dict[str, str] = {"internal": "内部", "external": "外部",
+                                           "inbound": "外部", "outbound": "外部"}
 
 
 # --- quoted history ---------------------------------------------------------------------------
@@ -194,3 +195,39 @@ RATING_WORDS: dict[str, int] = {
 RATING_STARS = "★☆"  # filled, empty
 RATING_UNITS = ("分", "星", "/5", "／5")
 RATING_LOW = 2  # a rating at or below this reopens the record for the department head
+
+# --- messages the enterprise starts (发起) -----------------------------------------------------
+# The header lines at the top of a staff mail to the gateway; compared case-folded, NFKC.
+DRAFT_KEYS: dict[str, str] = {
+    "收件人": "to", "收件者": "to", "to": "to", "接收人": "to", "接收方": "to",
+    "抄送": "cc", "副本": "cc", "cc": "cc",
+    "期望反馈": "reply_by", "期望反馈时间": "reply_by", "期望反饋": "reply_by", "reply-by": "reply_by",
+    "reply by": "reply_by",
+    "需反馈": "reply_needed", "需要反馈": "reply_needed", "需反饋": "reply_needed",
+    "reply-needed": "reply_needed", "reply needed": "reply_needed",
+    "回执": "receipt", "回執": "receipt", "已读回执": "receipt", "read-receipt": "receipt",
+    "receipt": "receipt",
+}
+YES_WORDS = frozenset({"是", "需要", "要", "需", "yes", "y", "true", "1", "on"})
+NO_WORDS = frozenset({"否", "不需要", "不要", "无需", "無需", "不", "no", "n", "false", "0", "off"})
+# Separators between receivers on one line (commas outside <…> only).
+LIST_SEPARATORS = ",，;；、"
+
+# --- an approver's answer (审核) ----------------------------------------------------------------
+APPROVE_WORDS = frozenset({"同意", "批准", "通过", "审核通过", "同意发送", "#approve", "approve",
+                           "approved", "ok"})
+REJECT_KEYS = frozenset({"驳回", "駁回", "不同意", "退回", "#reject", "reject"})
+EDIT_KEYS = frozenset({"修改为", "修改為", "改为", "#edit", "edit"})
+# The sender's reply that sends the receivers a polite chaser.
+CHASER_WORDS = frozenset({"催办", "催辦", "#chase", "chase"})
+
+# Approval levels as the rules name them, to the stable keys stored with each decision.
+APPROVAL_LEVEL_WORDS: dict[str, str] = {
+    "部门负责人": "head", "负责人": "head", "head": "head",
+    "分管领导": "deputy", "分管領導": "deputy", "deputy": "deputy",
+    "总经理": "general_manager", "總經理": "general_manager", "general_manager": "general_manager",
+    "法务": "legal", "法務": "legal", "legal": "legal",
+}
+APPROVAL_LEVEL_LABELS: dict[str, str] = {
+    "head": "部门负责人", "deputy": "分管领导", "general_manager": "总经理", "legal": "法务",
+}

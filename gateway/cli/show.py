@@ -40,8 +40,9 @@ def format_record(data: dict[str, Any], tz: tzinfo) -> list[str]:
         f"  解决方案   {data['resolution'] or '-'}",
         f"  满意度     {_rating(data)}",
         f"  内容摘要   {data['summary']}",
-        "  沟通记录",
     ]
+    lines += format_started(data, tz)
+    lines.append("  沟通记录")
     for entry in data.get("log", []):
         kind = entry["kind_label"]
         text = entry["text"].replace("\n", "\n" + " " * 8)
@@ -59,3 +60,29 @@ def _rating(data: dict[str, Any]) -> str:
         return "-"
     comment = f"  {data['rating_comment']}" if data.get("rating_comment") else ""
     return f"{data['rating']} 分{comment}"
+
+
+_DECISIONS = {"approve": "同意", "reject": "驳回"}
+
+
+def format_started(data: dict[str, Any], tz: tzinfo) -> list[str]:
+    """审核 and 传递记录 of a record the enterprise started; nothing for mail from outside."""
+    if not data.get("approvals") and not data.get("transmissions") and not data.get(
+            "approval_pending"):
+        return []
+    lines = [f"  发起部门   {data.get('from_department') or '-'}   "
+             f"传递时间 {_local(data.get('transmitted_at'), tz)}"]
+    for a in data.get("approvals", []):
+        lines.append(f"  审核       {_local(a['at'], tz)}  {a['name'] or a['by']}: "
+                     f"{_DECISIONS.get(a['decision'], a['decision'])}"
+                     + (f"  {a['comment']}" if a.get("comment") else ""))
+    for a in data.get("approval_pending", []):
+        lines.append(f"  待审核     {a['by']}  时限 {_local(a['due_at'], tz)}")
+    for t in data.get("transmissions", []):
+        accepted = {True: "服务器已接收", False: f"被拒收 {t.get('smtp_reply') or ''}",
+                    None: "排队中"}[t["accepted"]]
+        extra = (f"  投递报告 {t['dsn']} {t.get('dsn_status') or ''}" if t.get("dsn") else "") + (
+            f"  已读 {_local(t['read_at'], tz)}" if t.get("read_at") else "")
+        lines.append(f"  传递记录   {t['role']} {t['addr']}  {_local(t['sent_at'], tz)}  "
+                     f"{accepted}{extra}")
+    return lines

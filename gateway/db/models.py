@@ -61,8 +61,8 @@ class Record(Base):
     prefix: Mapped[str] = mapped_column(String(8))
     year: Mapped[int] = mapped_column(Integer)
     seq: Mapped[int] = mapped_column(Integer)
-    direction: Mapped[str] = mapped_column(String(8))  # internal | external
-    status: Mapped[str] = mapped_column(String(16), index=True)  # model.Status values
+    direction: Mapped[str] = mapped_column(String(8))  # model.Direction: inbound|outbound|internal
+    status: Mapped[str] = mapped_column(String(24), index=True)  # model.Status values
     urgency: Mapped[str] = mapped_column(String(16))  # model.Urgency values
     title: Mapped[str] = mapped_column(Text)
     subject: Mapped[str] = mapped_column(Text)  # 信息主题 as written
@@ -103,9 +103,15 @@ class Record(Base):
     archive_class: Mapped[str | None] = mapped_column(String(16))  # ordinary|important|classified
     archived_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     purged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # raw mail, personal data gone
+    # A message the enterprise starts: receivers and options as written, the text to send.
+    outbound: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    transmitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # 传递时间
 
     mails: Mapped[list[Mail]] = relationship(back_populates="record", order_by="Mail.id")
     log: Mapped[list[LogEntry]] = relationship(back_populates="record", order_by="LogEntry.id")
+    approvals: Mapped[list[Approval]] = relationship(order_by="Approval.id", viewonly=True)
+    transmissions: Mapped[list[Transmission]] = relationship(order_by="Transmission.id",
+                                                             viewonly=True)
 
 
 class Mail(Base):
@@ -168,6 +174,8 @@ class Outbox(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Recipients the SMTP server refused while accepting others: address → its reply.
+    refused: Mapped[dict[str, str] | None] = mapped_column(JSON)
 
     mail: Mapped[Mail] = relationship()
     record: Mapped[Record | None] = relationship()
@@ -306,3 +314,57 @@ class JobRun(Base):
     period: Mapped[str] = mapped_column(String(32))  # e.g. 2026-11-29T18:54, sorts as time
     node: Mapped[str] = mapped_column(String(128))
     ran_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Approval(Base):
+    """审核: one approver asked about one version of a message; decided once."""
+
+    __tablename__ = "approvals"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer)  # 1, then +1 per resubmission
+    step: Mapped[int] = mapped_column(Integer)  # 1 for the first level of the chain
+    level: Mapped[str] = mapped_column(String(16))  # head | deputy | general_manager | legal
+    approver_addr: Mapped[str] = mapped_column(String(320))
+    approver_name: Mapped[str] = mapped_column(Text, default="")
+    decision: Mapped[str] = mapped_column(String(16))  # pending | approve | reject
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    comment: Mapped[str | None] = mapped_column(Text)
+    request_message_id: Mapped[str | None] = mapped_column(String(998))
+
+
+class Transmission(Base):
+    """传递记录: one recipient of a message the enterprise sent, and what became of it there."""
+
+    __tablename__ = "transmissions"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.id"), index=True)
+    mail_id: Mapped[int] = mapped_column(ForeignKey("mails.id"))  # the mail as sent
+    message_id: Mapped[str] = mapped_column(String(998), index=True)
+    addr: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str] = mapped_column(Text, default="")
+    role: Mapped[str] = mapped_column(String(8))  # to | cc
+    label: Mapped[str] = mapped_column(Text, default="")  # 接收部门/单位 this address stands for
+    channel: Mapped[str] = mapped_column(String(16), default="email")  # 传递方式
+    dsn_action: Mapped[str | None] = mapped_column(String(16))  # failed | delayed | delivered…
+    dsn_status: Mapped[str | None] = mapped_column(String(16))
+    dsn_diagnostic: Mapped[str | None] = mapped_column(Text)
+    dsn_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    mdn_disposition: Mapped[str | None] = mapped_column(String(64))  # displayed | deleted…
+    mdn_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    mail: Mapped[Mail] = relationship()
+    outbox: Mapped[Outbox | None] = relationship(
+        primaryjoin="Transmission.mail_id == foreign(Outbox.mail_id)", viewonly=True,
+        uselist=False)
+
+    @property
+    def accepted(self) -> bool | None:
+        """Whether the SMTP server took the mail for this address; None while still queued."""
+        if self.outbox is None or self.outbox.status == "pending":
+            return None
+        return self.outbox.status == "sent" and self.addr not in (self.outbox.refused or {})

@@ -99,3 +99,8 @@ def counts(session: Session) -> dict[str, int]:
 def oldest_pending_age(session: Session, now: datetime) -> timedelta | None:
     oldest = session.scalar(select(func.min(Outbox.created_at)).where(Outbox.status == "pending"))
     return None if oldest is None else now - oldest
+
+
+def note_refused(session: Session, outbox_id: int, refused: dict[str, str]) -> None:
+    """Recipients the SMTP server refused while it took the mail for others (传递记录)."""
+    session.execute(update(Outbox).where(Outbox.id == outbox_id).values(refused=refused))

@@ -1,4 +1,4 @@
-"""The files attached to a mail, with their bytes: what a reply's minutes file is sent on as."""
+"""The files attached to a mail, with their bytes: minutes sent on, a draft's attachments."""
 
 from __future__ import annotations
 

@@ -161,7 +161,7 @@ class OutboxSender:
                 try:
                     if client is None or not client.is_connected:
                         client = await self._connect()
-                    await _transact(client, job)
+                    refused = await _transact(client, job)
                 except Exception as exc:  # noqa: BLE001 - every failure is classified below
                     error = classify(exc)
                     outcome.failed[job.outbox_id] = error
@@ -174,6 +174,8 @@ class OutboxSender:
                     self._faults("after_smtp_accept")
                     marking.append(marker.add(job.outbox_id))
                     outcome.sent.append(job.outbox_id)
+                    if refused:
+                        outcome.refused[job.outbox_id] = refused
                     if len(marking) > UNCOMMITTED_PER_CONNECTION:
                         await marking.popleft()
         finally:
@@ -210,7 +212,11 @@ class OutboxSender:
                 outbox.mark_sent(session, ids, now)
 
     def _record(self, outcome: _FlushTally, jobs: list[_Job], now: datetime) -> None:
-        """Failures of one batch: retry later with backoff, or dead-letter."""
+        """Failures of one batch: retry later with backoff, or dead-letter; refused recipients."""
+        if outcome.refused:
+            with self._sessions.begin() as session:
+                for outbox_id, refused in outcome.refused.items():
+                    outbox.note_refused(session, outbox_id, refused)
         if not outcome.failed:
             return
         attempts = {job.outbox_id: job.attempts for job in jobs}
@@ -289,6 +295,7 @@ class _SentMarker:
 @dataclass
 class _FlushTally(FlushResult):
     failed: dict[int, SmtpTemporaryError | SmtpPermanentError] = field(default_factory=dict)
+    refused: dict[int, dict[str, str]] = field(default_factory=dict)  # sent, some RCPTs refused
 
 
 def _mail_options(raw: bytes, *, announce_size: bool = False) -> list[str]:
@@ -299,13 +306,14 @@ def _mail_options(raw: bytes, *, announce_size: bool = False) -> list[str]:
     return options
 
 
-async def _transact(client: aiosmtplib.SMTP, job: _Job) -> None:
+async def _transact(client: aiosmtplib.SMTP, job: _Job) -> dict[str, str]:
     """One SMTP transaction: MAIL, a RCPT per recipient, DATA.
 
     aiosmtplib's sendmail does the same, but parses every address twice and scans the whole
     message twice for line ends; here the message comes from render, CRLF throughout (so
     its length is its SIZE), and its addresses were checked when it was rendered. As with
-    sendmail, the mail counts as sent when at least one recipient was accepted.
+    sendmail, the mail counts as sent when at least one recipient was accepted; the others'
+    refusals are returned (address → the server's reply) for the 传递记录.
     """
     options = _mail_options(job.raw, announce_size=client.supports_extension("size"))
     if "BODY=8BITMIME" in options and not client.supports_extension("8bitmime"):
@@ -323,6 +331,7 @@ async def _transact(client: aiosmtplib.SMTP, job: _Job) -> None:
         if len(refused) == len(job.recipients):
             raise aiosmtplib.SMTPRecipientsRefused(refused)
         await client.data(job.raw)
+        return {exc.recipient: f"{exc.code} {exc.message}" for exc in refused}
     except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused):
         try:  # leave the connection ready for the next mail
             await client.rset()

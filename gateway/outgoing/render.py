@@ -238,6 +238,29 @@ def sample_context(now: datetime | None = None) -> dict[str, Any]:
             "recipients": (sender.addr,), "error": "550 5.1.1 mailbox unavailable",
             "details": ["routing.toml:12: 部门「不存在部」未在通讯录中登记"],
         },
+        "outbound": _outbound_sample(created),
         "report": {"label": "2026-W47", "opened": 12, "closed": 9, "breaches": 1,
                    "filename": "report-2026-W47.html"},
+    }
+
+
+def _outbound_sample(created: datetime) -> dict[str, Any]:
+    """What the templates of messages the enterprise starts see (usecases/transmit.py)."""
+    return {
+        "text": "陈经理您好:\n因生产计划调整, 原定12月15日交货的C材料需提前至12月12日, 请确认。",
+        "receivers": "供应商B公司 (采购经理 <buyer@supplier.example>)", "cc": "",
+        "sender": "王工", "from_department": "生产部", "outside": True,
+        "approver": "李强", "level": "部门负责人", "step": 1, "steps": 2,
+        "approvers": ["部门负责人 李强", "分管领导 黄副总"], "next": "分管领导 黄副总",
+        "rule": "供应商往来", "reason": "交期请再核实", "deadline": created + timedelta(days=1),
+        "overdue": True,
+        "reply_needed": True, "cc_sender": True, "expected": created + timedelta(days=2),
+        "sent_at": created, "author": "采购经理", "feedback": "可以提前到12月12日交货。",
+        "attachments": ["订单变更.pdf"],
+        "record_id": "NX-2026-001", "subject": "回复: [NX-2026-001] 请审核",
+        "problem_title": "未能识别审核意见",
+        "problems": ["「某某公司」: 不是邮件地址, 也不是已登记的部门或群组"],
+        "usage": ["收件人: 名称 <地址>, 部门名称或群组"],
+        "report": {"addr": "buyer@supplier.example", "action": "failed", "status": "5.1.1",
+                   "diagnostic": "550 5.1.1 mailbox unavailable"},
     }

@@ -56,6 +56,8 @@ def facts_of(records: Iterable[RegisteredRecord], include_classified: bool = Fal
             problem_type=r.problem_type, created_at=r.created_at, due_at=r.due_at,
             first_response_at=r.first_response_at, resolve_due_at=r.resolve_due_at,
             resolved_at=r.resolved_at, closed_at=r.closed_at, rating=r.rating,
+            direction=getattr(r, "direction", "inbound"),
+            transmitted_at=getattr(r, "transmitted_at", None),
         )
         for r in records
     ]
@@ -227,6 +229,8 @@ def render_html(evaluation: Evaluation, templates_dir: Path, tz: ZoneInfo) -> st
         headers=[h for h, _, _ in FIGURE_COLUMNS],
         rows=[figure_row(f) for f in (*evaluation.departments, evaluation.overall)],
         charts=charts_if_installed(evaluation),
+        delivery_headers=DELIVERY_HEADERS,
+        delivery_rows=[delivery_row(d) for d in evaluation.delivery],
     )
 
 
@@ -245,7 +249,17 @@ def write_xlsx(evaluation: Evaluation, path: Path, tz: ZoneInfo) -> None:
                [[f.name, s, n] for f in every for s, n in f.top_senders], tz)
     fill_sheet(book.create_sheet("问题类型"), ["部门", "问题类型", "记录数"], [14, 12, 8],
                [[f.name, t, n] for f in every for t, n in f.problem_types], tz)
+    fill_sheet(book.create_sheet("传递时效"), DELIVERY_HEADERS, [10, 10, 10, 14, 14, 14],
+               [delivery_row(d) for d in evaluation.delivery], tz)
     book.save(path)
+
+
+DELIVERY_HEADERS = ["类别", "已发出", "已反馈", "中位数(工作小时)", "P90(工作小时)", "平均(工作小时)"]
+
+
+def delivery_row(figures: Any) -> list[Any]:
+    return [figures.name, figures.sent, figures.answered, _rounded(figures.median_h),
+            _rounded(figures.p90_h), _rounded(figures.mean_h)]
 
 
 def write(evaluation: Evaluation, fmt: str, path: Path, templates_dir: Path, tz: ZoneInfo) -> None:

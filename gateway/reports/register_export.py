@@ -34,20 +34,50 @@ def _person(name: str | None, addr: str | None) -> str:
     return name or addr or ""
 
 
+def _started(record: RegisteredRecord) -> dict[str, Any] | None:
+    """What the enterprise wrote when it started the record (None for mail from outside)."""
+    return getattr(record, "outbound", None)
+
+
+def _receivers(record: RegisteredRecord) -> str:
+    """接收人: the people a started message went to; else the owner of an incoming one."""
+    started = _started(record)
+    if not started:
+        return _person(record.owner_name, record.owner_addr)
+    return ", ".join(_person(name, addr) for r in started.get("receivers", [])
+                     if r["role"] == "to" for name, addr in r["addresses"])
+
+
+def _feedback_time(value: Callable[[RegisteredRecord], Cell]) -> Callable[[RegisteredRecord], Cell]:
+    """预计/实际反馈时间, "-" for a started notice that asks for no answer (seed 003)."""
+    def cell(record: RegisteredRecord) -> Cell:
+        started = _started(record)
+        if started and not started.get("reply_needed", True) and value(record) is None:
+            return "-"
+        return value(record)
+    return cell
+
+
+def _channel(record: RegisteredRecord) -> str:
+    label = channel_text(record.channel)
+    started = _started(record)
+    return f"{label}(官方邮箱)" if started and getattr(record, "transmitted_at", None) else label
+
+
 # Seed 003's 信息交流记录表 in its order, then 满意度 and 关联项目 (seed 002).
 COLUMNS: tuple[Column, ...] = (
     Column("信息编号", lambda r: r.id, 14),
     Column("发起部门", lambda r: r.from_department or r.organisation or "", 14),
     Column("发起人", lambda r: _person(r.from_name, r.from_addr), 28),
     Column("接收部门/单位", lambda r: r.department, 14),
-    Column("接收人", lambda r: _person(r.owner_name, r.owner_addr), 28),
+    Column("接收人", _receivers, 28),
     Column("信息主题", lambda r: r.subject, 36),
     Column("内容摘要", lambda r: r.summary, 60),
     Column("紧急程度", lambda r: Urgency(r.urgency).label, 8),
-    Column("传递方式", lambda r: channel_text(r.channel), 10),
+    Column("传递方式", _channel, 12),
     Column("发起时间", lambda r: r.sent_at, 18),
-    Column("预计反馈时间", lambda r: r.due_at, 18),
-    Column("实际反馈时间", lambda r: r.first_response_at, 18),
+    Column("预计反馈时间", _feedback_time(lambda r: r.due_at), 18),
+    Column("实际反馈时间", _feedback_time(lambda r: r.first_response_at), 18),
     Column("处理状态", lambda r: Status(r.status).label, 8),
     Column("备注", lambda r: r.remarks or "", 24),
     Column("归档编号", lambda r: r.archive_id or "", 14),

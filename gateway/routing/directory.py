@@ -34,6 +34,7 @@ class Department:
     head: Address | None
     members: tuple[Address, ...]
     id_prefix: str
+    deputy: Address | None = None  # 分管领导: approves outside messages after the head, by rule
 
     @property
     def addresses(self) -> frozenset[str]:
@@ -97,6 +98,11 @@ class Directory:
     def person(self, addr: str | None) -> Person | None:
         wanted = (addr or "").lower()
         return next((p for p in self.people if p.addr == wanted), None) if wanted else None
+
+
+def department_of(directory: Directory, addr: str) -> Department | None:
+    """发起部门 of a sender: the department whose member, head or mailbox the address is."""
+    return directory.department_of_address(addr)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from gateway.closedloop.approval import OUTBOUND_FILE, OutboundRules, read_outbound_rules
 from gateway.errors import RuleError
 from gateway.model import Address
 from gateway.routing import values as rv
@@ -37,7 +38,7 @@ from gateway.vocabulary import ARCHIVE_CLASS_WORDS
 DEPARTMENTS_FILE = "departments.toml"
 PARTIES_FILE = "parties.toml"
 REQUIRED = (DEPARTMENTS_FILE, RULE_FILE)
-OPTIONAL = (PARTIES_FILE,)
+OPTIONAL = (PARTIES_FILE, OUTBOUND_FILE)
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?")
 _KEY = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_-]+)\s*[.=]""")
@@ -114,10 +115,28 @@ def load_rules(directory: str | Path) -> RuleSet:
         parties = _parties(party_file, party_data, problems)
     default = _default(route_file, route_data, directory, default_prefix, problems)
     rules = _rules(route_file, route_data, directory, problems)
+    outbound = _outbound(files.get(OUTBOUND_FILE), directory, problems)
     if problems:
         raise RuleError(problems)
     return RuleSet(directory=directory, parties=parties, rules=rules, default=default,
-                   versions=versions, source=folder)
+                   versions=versions, source=folder, outbound=outbound)
+
+
+def _outbound(read: tuple[_File, dict[str, Any]] | None, directory: Directory,
+              problems: _Problems) -> OutboundRules:
+    if read is None:
+        return OutboundRules()
+    file, data = read
+    _top_level(file, data, ("approval", "id_prefix", "officers"), problems)
+    found, wrong = read_outbound_rules(data, file.line)
+    for line, message in wrong:
+        problems.add(file, line, message)
+    for level, name in found.officers.items():
+        office = directory.find(name)
+        if office is None or office.head is None:
+            problems.add(file, file.line("officers"),
+                         f"[officers]: '{name}' is not a department with a head in {DEPARTMENTS_FILE}")
+    return found
 
 
 def _read(
@@ -225,7 +244,8 @@ def _directory(
     file: _File, data: dict[str, Any], default_prefix: str, problems: _Problems
 ) -> Directory:
     readers = {"name": rv.string, "aliases": rv.strings, "mailboxes": rv.addresses,
-               "head": rv.address, "members": rv.addresses, "id_prefix": rv.prefix}
+               "head": rv.address, "members": rv.addresses, "id_prefix": rv.prefix,
+               "deputy": rv.address}
     departments: list[Department] = []
     seen: dict[str, int | None] = {}  # name or alias (case-folded) → line of its first use
     for i, table in enumerate(_tables(file, data, "department", problems)):
@@ -246,6 +266,7 @@ def _directory(
             name=got["name"], aliases=got.get("aliases", ()),
             mailbox_addresses=got.get("mailboxes", ()), head=got.get("head"),
             members=got.get("members", ()), id_prefix=got.get("id_prefix", default_prefix),
+            deputy=got.get("deputy"),
         ))
     if not departments and not problems:
         problems.add(file, None, "no [[department]] tables: the directory is empty")

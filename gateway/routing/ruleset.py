@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gateway.closedloop.approval import OutboundRules
 from gateway.model import Address
 from gateway.routing.conditions import Condition, Facts
 from gateway.routing.directory import Department, Directory, Parties
@@ -98,6 +99,7 @@ class RuleSet:
     default: Default
     versions: dict[str, str]  # file name → short sha256 of its bytes
     source: Path | None = None
+    outbound: OutboundRules = OutboundRules()  # outbound.toml: approval, id prefixes, officers
 
     @property
     def version(self) -> str:

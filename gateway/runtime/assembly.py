@@ -28,7 +28,7 @@ from gateway.usecases import chasing
 from gateway.usecases.chasing import CheckResult
 from gateway.usecases.ingest import parse_fetched, process, store_many
 from gateway.usecases.reply import close_waiting
-from gateway.usecases.services import ClosedLoopPolicy, Result, Services
+from gateway.usecases.services import ClosedLoopPolicy, OutboundPolicy, Result, Services
 
 if TYPE_CHECKING:
     from gateway.outbox.sender import FlushResult, OutboxSender
@@ -84,6 +84,7 @@ class Gateway:
             policy=settings.deadlines,
             identity=self.identity,
             loop=ClosedLoopPolicy.from_settings(settings),
+            outbound=OutboundPolicy.from_settings(settings),
             faults=faults or FaultInjector(settings.faults),
             auto_reply_cap=AutoReplyCap(
                 settings.auto_reply.limit,

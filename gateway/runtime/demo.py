@@ -63,6 +63,7 @@ class DemoReport:
     actions: Counter  # what became of the mails taken in
     sent: int  # mails the local SMTP server captured
     sent_folder: Path
+    started: dict[str, Any] | None = None  # the outside request the enterprise started
 
 
 def run_demo(folder: Path) -> DemoReport:
@@ -97,13 +98,50 @@ def _run(folder: Path, smtp_port: int, sent: mailbox.Maildir) -> DemoReport:
         for raw in _follow_ups(_first_record_id(gateway), start):
             inbox.add(raw)
         actions += _drain(gateway)
+        started_id = _start_outside_request(gateway, inbox, start + timedelta(minutes=22), actions)
         with gateway.sessions() as session:
             records = list_records(session, RecordFilter(limit=50))
             rows = [as_json(r) for r in records]
             shown = as_json(records[-1], with_log=True)
+            started = as_json(next(r for r in records if r.id == started_id), with_log=True)
     finally:
         gateway.close()
-    return DemoReport(settings, rows, shown, actions, len(sent), folder / "sent")
+    return DemoReport(settings, rows, shown, actions, len(sent), folder / "sent", started)
+
+
+# 发起 → 审核 → 传递 → 反馈: 王工 asks 供应商B公司 to bring a delivery forward; 生产部's head and
+# its 分管领导 approve (rules/outbound.toml, 供应商往来), the gateway sends it from the official
+# address, and the supplier's answer comes back to 王工.
+OUTSIDE_REQUEST = Scenario(
+    ("王工", "wang.gong@corp.example"), "原材料订单交期调整",
+    "收件人: 陈经理 <chen@supplier.example>\n期望反馈: 2个工作日\n\n陈经理您好:\n"
+    "因生产计划调整, 原定12月15日交货的C材料需提前至12月12日, 请确认是否可行。\n王工")
+
+
+def _start_outside_request(gateway, inbox: mailbox.Maildir, when: datetime,
+                           actions: Counter) -> str:
+    inbox.add(_build(OUTSIDE_REQUEST, when, "demo-draft@corp.example"))
+    actions += _drain(gateway)
+    record_id = _started_id(gateway)
+    steps = (
+        Scenario(("李强", "li.qiang@corp.example"), f"回复: [{record_id}] 请审核", "同意"),
+        Scenario(("黄副总", "huang.fuzong@corp.example"), f"回复: [{record_id}] 请审核",
+                 "同意，注意语气客气些。"),
+        Scenario(("陈经理", "chen@supplier.example"), f"Re: [{record_id}] 原材料订单交期调整",
+                 "王工您好, 可以提前至12月12日交货。"),
+    )
+    for n, step in enumerate(steps):
+        inbox.add(_build(step, when + timedelta(minutes=n + 1), f"demo-step-{n}@example"))
+        actions += _drain(gateway)
+    return record_id
+
+
+def _started_id(gateway) -> str:
+    from gateway.db.records import RecordFilter, list_records
+
+    with gateway.sessions() as session:
+        return next(r.id for r in list_records(session, RecordFilter(limit=1000))
+                    if r.outbound is not None)
 
 
 def _drain(gateway) -> Counter:

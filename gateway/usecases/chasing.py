@@ -23,6 +23,7 @@ from gateway.deadlines.chase import (
 )
 from gateway.errors import Duplicate
 from gateway.model import Address, LogKind, Status, Urgency
+from gateway.usecases import approval
 from gateway.usecases.alerts import queue_alert
 from gateway.usecases.context import record_view
 from gateway.usecases.outgoing_mail import queue_mail
@@ -100,6 +101,7 @@ def check(services: Services, policy: ChasePolicy, now: datetime) -> CheckResult
         except Duplicate:
             conflicts += 1  # an overlapping run recorded these first; its mails stand
             log.info("notices of %s were queued by another run", record_id)
+    queued += approval.chase(services, policy, now)  # 审核 deadlines, chased alike
     return CheckResult(tuple(queued), tuple(skipped), conflicts)
 
 

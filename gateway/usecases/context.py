@@ -92,6 +92,7 @@ def as_json(record: Record, *, with_log: bool = False) -> dict[str, Any]:
         "resolved_at": iso(record.resolved_at),
         "closed_at": iso(record.closed_at),
     }
+    data.update(outbound_json(record, iso))
     if with_log:
         data["log"] = [
             {"at": iso(e.at), "kind": e.kind, "kind_label": LogKind(e.kind).label,
@@ -100,3 +101,29 @@ def as_json(record: Record, *, with_log: bool = False) -> dict[str, Any]:
             for e in record.log
         ]
     return data
+
+
+def outbound_json(record: Record, iso) -> dict[str, Any]:
+    """发起部门, 审核 and 传递 of a record (empty for mail from outside)."""
+    sent = [t for t in record.transmissions]
+    return {
+        "from_department": record.from_department,
+        "transmitted_at": iso(record.transmitted_at),
+        "approvals": [
+            {"by": a.approver_addr, "name": a.approver_name, "level": a.level,
+             "decision": a.decision, "at": iso(a.decided_at), "comment": a.comment,
+             "requested_at": iso(a.requested_at), "round": a.round}
+            for a in record.approvals if a.decision != "pending"],
+        "approval_pending": [
+            {"by": a.approver_addr, "level": a.level, "requested_at": iso(a.requested_at),
+             "due_at": iso(a.due_at)} for a in record.approvals if a.decision == "pending"],
+        "recipients": list(dict.fromkeys(t.addr for t in sent)),
+        "transmissions": [
+            {"addr": t.addr, "name": t.name, "role": t.role, "label": t.label,
+             "channel": t.channel, "sent_at": iso(t.outbox.sent_at if t.outbox else None),
+             "accepted": t.accepted,
+             "smtp_reply": (t.outbox.refused or {}).get(t.addr) if t.outbox else None,
+             "dsn": t.dsn_action, "dsn_status": t.dsn_status, "dsn_at": iso(t.dsn_at),
+             "read_at": iso(t.mdn_at), "read": t.mdn_disposition}
+            for t in sent],
+    }

@@ -20,7 +20,14 @@ from gateway.mail.parse import parse_mail
 from gateway.mail.subject import parse_subject
 from gateway.model import AutoKind, FetchedMail, InboundMail
 from gateway.routing.route import route
-from gateway.usecases import open_record, reply, system_mail
+from gateway.usecases import (
+    delivery_reports,
+    feedback,
+    open_record,
+    reply,
+    start_message,
+    system_mail,
+)
 from gateway.usecases.services import Disposition, Result, Services
 
 log = logging.getLogger(__name__)
@@ -151,16 +158,27 @@ def _store(
     tag = parse_subject(mail.subject, rules.directory.names)
     if tag.record_id or mail.in_reply_to or mail.references:
         flush_pending(session)  # in a batch, the thread may have begun a few mails earlier
+    if mail.auto is AutoKind.BOUNCE:
+        reported = delivery_reports.take(
+            session, services, mail, fetched.raw,
+            lambda: _inbound_row(fetched, mail, digest, now, kind="report"), now)
+        if reported is not None:
+            return reported
     existing = open_record.thread_of(session, tag, mail)
     if existing is not None:
         row = _inbound_row(fetched, mail, digest, now, kind="reply")
         open_record.append_mail(session, existing, row, mail, now)
-        queued = reply.handle_reply(session, services, existing, row, mail, now)
+        handler = feedback.handle if feedback.handles(existing) else reply.handle_reply
+        queued = handler(session, services, existing, row, mail, now)
         return Result(Disposition.APPENDED, existing.id, queued=queued)
     if mail.auto in (AutoKind.AUTO_REPLY, AutoKind.BOUNCE) or services.identity.is_own(mail):
         why = mail.auto_reason or "mail from the gateway itself"
         mails.add_inbound(session, _inbound_row(fetched, mail, digest, now, kind="auto"))
         return Result(Disposition.IGNORED, reason=why)
+    started = start_message.take(session, services, mail, tag,
+                                 _inbound_values(fetched, mail, digest, now, kind="original"), now)
+    if started is not None:
+        return started
     decision = route(mail, tag, rules, internal_domains=services.identity.internal_domains)
     inbound = _inbound_values(fetched, mail, digest, now, kind="original")
     record, queued = open_record.open_record(session, services, mail, tag, decision, inbound, now)

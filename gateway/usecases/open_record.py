@@ -82,7 +82,7 @@ def open_record(
         prefix=decision.id_prefix,
         year=local_now.year,
         seq=seq,
-        direction="internal" if decision.internal else "external",
+        direction="internal" if decision.internal else "inbound",
         status=Status.OPEN.value,
         urgency=tag.urgency.value,
         title=tag.title,

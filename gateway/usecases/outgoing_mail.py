@@ -65,6 +65,7 @@ def queue_mail(
     what: str,
     log_kind: LogKind = LogKind.MAIL_OUT,
     log_data: Mapping[str, Any] | None = None,
+    extra_headers: Mapping[str, str] | None = None,
     now: datetime,
 ) -> Queued:
     """Render `template`, queue the mail for sending, and log `{what}已排队发送至 …`.
@@ -84,6 +85,7 @@ def queue_mail(
         attachments=attachments, message_id=make_message_id(identity.domain, *cause),
         now=now, auto_submitted=auto_submitted,
         subject_mark=classified_mark(services, record, (*to, *cc)),
+        extra_headers=extra_headers or {},
     )
     recipients = [a.addr for a in (*out.to, *out.cc)]
     stored = outbox.enqueue(

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 
 from gateway.alerts.channels import Channel
 from gateway.db.sessions import Sessions
-from gateway.deadlines.duration import Duration, Unit
+from gateway.deadlines.duration import Duration, Unit, parse_duration
 from gateway.deadlines.policy import DeadlinePolicy
 from gateway.deadlines.worktime import WorkCalendar
 from gateway.identity import Identity
-from gateway.model import Settlement
+from gateway.model import Address, Settlement, Urgency
 from gateway.outgoing.autoreply import AutoReplyCap
 from gateway.outgoing.render import Renderer
 from gateway.routing.ruleset import RuleSet
@@ -37,6 +37,29 @@ class ClosedLoopPolicy:
     def from_settings(cls, settings: Settings) -> ClosedLoopPolicy:
         return cls(settings.loop.close_after, settings.loop.note_tag,
                    settings.gateway.trusted_authserv_id, frozenset(settings.gateway.admins))
+
+
+_APPROVAL_DEADLINES = {Urgency.NORMAL: "1 working day", Urgency.URGENT: "2 hours",
+                       Urgency.CRITICAL: "immediately"}
+
+
+@dataclass(frozen=True)
+class OutboundPolicy:
+    """Messages the enterprise starts: its groups, whether the sender is copied, approval time."""
+
+    groups: dict[str, Address] = field(default_factory=dict)  # name → list address
+    cc_sender: bool = True
+    approval_deadlines: dict[Urgency, Duration] = field(default_factory=lambda: {
+        u: parse_duration(t) for u, t in _APPROVAL_DEADLINES.items()})
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> OutboundPolicy:
+        section = settings.outbound
+        deadlines = {u: parse_duration(t) for u, t in _APPROVAL_DEADLINES.items()}
+        deadlines.update({Urgency(k): v for k, v in section.approval_deadlines.items()})
+        groups = {name: Address(name, addr.strip().lower())
+                  for name, addr in settings.groups.items()}
+        return cls(groups, section.cc_sender, deadlines)
 
 
 class Disposition(StrEnum):
@@ -76,3 +99,4 @@ class Services:
     auto_reply_cap: AutoReplyCap = AutoReplyCap()
     max_size: int = 25 * 1024 * 1024  # bytes; the limit the oversize reply names
     alert_channels: tuple[Channel, ...] = ()  # [[im.channel]]: group-chat robots (alerts.py)
+    outbound: OutboundPolicy = field(default_factory=OutboundPolicy)

@@ -128,7 +128,10 @@ def test_demo_runs_without_config_or_servers(tmp_path):
     done = gateway_cmd("demo", "--dir", str(tmp_path / "demo"), timeout=120)
     assert done.returncode == 0, done.stderr.decode()
     out = done.stdout.decode()
-    assert "created 6" in out and "appended 1" in out and "quarantined 1" in out
+    # six seed scenarios and one outside request the enterprise starts; the follow-up, two
+    # approvals and the supplier's answer thread in
+    assert "created 7" in out and "appended 4" in out and "quarantined 1" in out
+    assert "审核       " in out and "首次反馈: 王工您好" in out
     sent = mailbox.Maildir(tmp_path / "demo" / "sent", create=False)
     assert len(sent) >= 11  # 6 notifications + 5 acknowledgements (one sender is internal too)
 

@@ -10,6 +10,7 @@ from gateway.closedloop.lifecycle import TABLE, Action, Event, status_event, tra
 from gateway.closedloop.rating import parse_rating
 from gateway.closedloop.trust import Role, assess, auth_results_headers, parse_auth_results
 from gateway.model import Status
+from gateway.vocabulary import STATUS_WORDS
 
 S, E, A = Status, Event, Action
 
@@ -65,7 +66,7 @@ def test_only_resolution_sends_a_closure_receipt():
     assert {event for _, event in senders} == {E.RESOLVE}
 
 
-@pytest.mark.parametrize("target", list(Status))
+@pytest.mark.parametrize("target", sorted(set(STATUS_WORDS.values())))
 def test_every_status_word_maps_to_an_event(target):
     assert status_event(target) in Event
 

@@ -37,7 +37,7 @@ def sessions(storage_url):
 
 def _record(record_id: str, **overrides) -> Record:
     values = dict(
-        id=record_id, prefix="NX", year=2026, seq=1, direction="external", status="open",
+        id=record_id, prefix="NX", year=2026, seq=1, direction="inbound", status="open",
         urgency="urgent", title="设备故障通知", subject="【紧急】生产部-设备故障通知",
         summary="", problem_type="故障投诉", from_addr="a@b.example", from_name="",
         department="生产部", cc=[], departments=["生产部"], sent_at=NOW, created_at=NOW,

@@ -69,7 +69,8 @@ def decide(rules: RuleSet, subject: str = "问候", sender: str = "someone@elsew
 # --- the shipped rules -------------------------------------------------------------------
 
 def test_shipped_rules_load_with_versions(rules):
-    assert set(rules.versions) == {"departments.toml", "parties.toml", "routing.toml"}
+    assert set(rules.versions) == {"departments.toml", "parties.toml", "routing.toml",
+                                   "outbound.toml"}
     assert all(len(v) == 12 for v in rules.versions.values())
     assert len(rules.rules) >= 10 and len(rules.directory.departments) >= 11
     assert rules.default.department.name == "客服中心" and rules.default.id_prefix == "NX"

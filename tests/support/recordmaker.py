@@ -40,7 +40,7 @@ def add_record(session, *, created: datetime = MONDAY, department: str = "生产
                urgency: str = "urgent", status: str = "open", mails: int = 0, **fields) -> Record:
     record_id, seq = records.allocate_record_id(session, "NX", created.year)
     values = dict(
-        id=record_id, prefix="NX", year=created.year, seq=seq, direction="external",
+        id=record_id, prefix="NX", year=created.year, seq=seq, direction="inbound",
         status=status, urgency=urgency, title="设备故障通知", subject="【紧急】生产部-设备故障通知",
         summary="3号线注塑机突发液压故障, 已停机。", problem_type="故障", channel="email",
         from_addr="wang@customer.example", from_name="王工", organisation="大客户有限公司",

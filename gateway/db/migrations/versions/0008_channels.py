@@ -1,14 +1,14 @@
 """传递方式 holds every way a record travelled (email+phone+meeting)
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 Create Date: 2026-11-29
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0008'
-down_revision = '0005'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
