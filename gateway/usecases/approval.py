@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from gateway.alerts.channels import AlertEvent
 from gateway.closedloop.approval import Answer, Approver, Verdict, escalation_target
 from gateway.db import notices, records
 from gateway.db import outbound as store
@@ -14,10 +15,11 @@ from gateway.db.models import Approval, Record
 from gateway.deadlines.chase import ChasePolicy, NoticeKind, RecordClock, due
 from gateway.errors import Duplicate
 from gateway.model import Address, LogKind, Status, Urgency
+from gateway.usecases.alerts import queue_alert
 from gateway.usecases.outgoing_mail import queue_mail
 from gateway.usecases.services import Services
 from gateway.usecases.transmit import draft_files, outbound_view, sender_of, transmit
-from gateway.vocabulary import APPROVAL_LEVEL_WORDS
+from gateway.vocabulary import APPROVAL_LEVEL_LABELS, APPROVAL_LEVEL_WORDS
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +31,13 @@ def chain_of(record: Record) -> list[Approver]:
 
 def approval_waiting(session: Session, services: Services, record: Record, approval: Approval,
                      now: datetime) -> None:
-    """An approval starts waiting: the one place other channels (IM alerts) are raised from."""
+    """An approval starts waiting: the approver's group chats hear of it (approval_waiting)."""
     log.info("%s waits for approval by %s (%s)", record.id, approval.approver_addr,
              approval.level)
+    who = approval.approver_name or approval.approver_addr
+    label = APPROVAL_LEVEL_LABELS.get(approval.level, approval.level)
+    queue_alert(session, services, record, AlertEvent.APPROVAL_WAITING, now,
+                deadline=approval.due_at, detail=f"待{label}审核: {who}")
 
 
 def ask(session: Session, services: Services, record: Record, step: int, now: datetime) -> None:
