@@ -21,6 +21,7 @@ from gateway.mail.subject import parse_subject
 from gateway.model import AutoKind, FetchedMail, InboundMail
 from gateway.routing.route import route
 from gateway.usecases import open_record, reply, system_mail
+from gateway.usecases.own_mail import is_own_mail
 from gateway.usecases.services import Disposition, Result, Services
 
 log = logging.getLogger(__name__)
@@ -157,7 +158,8 @@ def _store(
         open_record.append_mail(session, existing, row, mail, now)
         queued = reply.handle_reply(session, services, existing, row, mail, now)
         return Result(Disposition.APPENDED, existing.id, queued=queued)
-    if mail.auto in (AutoKind.AUTO_REPLY, AutoKind.BOUNCE) or services.identity.is_own(mail):
+    if mail.auto in (AutoKind.AUTO_REPLY, AutoKind.BOUNCE) or is_own_mail(
+            session, services.identity, mail):
         why = mail.auto_reason or "mail from the gateway itself"
         mails.add_inbound(session, _inbound_row(fetched, mail, digest, now, kind="auto"))
         return Result(Disposition.IGNORED, reason=why)

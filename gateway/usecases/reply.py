@@ -23,6 +23,7 @@ from gateway.mail.subject import parse_subject
 from gateway.model import Address, InboundMail, LogKind, Status
 from gateway.routing.directory import Directory
 from gateway.routing.route import is_internal
+from gateway.usecases.own_mail import is_own_mail
 from gateway.usecases.reply_actions import HANDLERS
 from gateway.usecases.reply_context import ReplyContext
 from gateway.usecases.services import Services
@@ -38,7 +39,7 @@ def handle_reply(
 ) -> tuple[str, ...]:
     """Apply one mail that threaded into `record`; returns the Message-IDs it queued."""
     ctx = ReplyContext(session, services, record, row, mail, now)
-    if mail.auto is not None or services.identity.is_own(mail):
+    if mail.auto is not None or is_own_mail(session, services.identity, mail):
         ctx.log(LogKind.IGNORED, f"自动邮件, 不作处理 ({mail.auto_reason or '网关自身的邮件'})")
         return ()
     sender = mail.from_addr.addr
