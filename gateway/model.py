@@ -70,6 +70,10 @@ class LogKind(StrEnum):
     ARCHIVE_CLASS = "archive_class"
     ARCHIVED = "archived"
     PURGED = "purged"
+    PARTICIPANT = "participant"
+    LINKED = "linked"
+    DEPARTMENT = "department"
+    PROJECT = "project"
 
     @property
     def label(self) -> str:
@@ -100,6 +104,10 @@ _LOG_KIND_LABELS = {
     LogKind.ARCHIVE_CLASS: "归档类别",
     LogKind.ARCHIVED: "归档",
     LogKind.PURGED: "保存期满删除",
+    LogKind.PARTICIPANT: "参与方来信",
+    LogKind.LINKED: "关联记录",
+    LogKind.DEPARTMENT: "改派部门",
+    LogKind.PROJECT: "关联项目",
 }
 
 

@@ -10,6 +10,14 @@ from gateway.model import Address
 
 PARTY_KINDS = ("customer", "supplier", "regulator", "partner")
 
+# Public mail services: a domain shared by strangers, which names no organisation of its own.
+FREE_MAIL_DOMAINS = frozenset({
+    "qq.com", "foxmail.com", "vip.qq.com", "163.com", "126.com", "yeah.net", "vip.163.com",
+    "sina.com", "sina.cn", "sohu.com", "139.com", "189.cn", "wo.cn", "aliyun.com",
+    "gmail.com", "outlook.com", "hotmail.com", "live.com", "msn.com", "yahoo.com",
+    "icloud.com", "me.com", "proton.me", "protonmail.com",
+})
+
 
 def domain_and_parents(domain: str) -> Iterable[str]:
     """a.b.example → a.b.example, b.example, example: a subdomain belongs to its parent."""
@@ -100,3 +108,25 @@ class Parties:
             if candidate in self._by_domain:
                 return self._by_domain[candidate]
         return None
+
+
+def department_of_sender(directory: Directory, addr: str | None) -> Department | None:
+    """The department a staff address speaks for: listed as its member, head or mailbox."""
+    return directory.department_of_address(addr) if addr else None
+
+
+def organisation_of(addr: str | None, parties: Parties) -> str | None:
+    """An outside sender's organisation: its party's name (parties.toml), else its mail domain."""
+    domain = (addr or "").rpartition("@")[2].lower()
+    if not domain:
+        return None
+    party = parties.party_for(domain)
+    return party.organisation if party else domain
+
+
+def same_organisation(a: str | None, b: str | None, parties: Parties) -> str | None:
+    """The organisation two outside addresses share, or None; a free-mail domain is no one's."""
+    org_a, org_b = organisation_of(a, parties), organisation_of(b, parties)
+    if not org_a or org_a != org_b or org_a in FREE_MAIL_DOMAINS:
+        return None
+    return org_a

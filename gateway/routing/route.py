@@ -50,6 +50,8 @@ class Decision:
     department_reason: str = ""
     deadlines: Mapping[str, Mapping[str, str]] | None = None  # the rule's overrides, if any
     archive_class: str | None = None
+    # A department word of the subject the directory does not know, kept for the record.
+    requested_department: str | None = None
 
     def explain(self) -> list[str]:
         """The lines a person reads: each rule's fate, then what was decided and why."""
@@ -90,6 +92,7 @@ class Decision:
             "rule_version": self.rule_version,
             "trace": [o.as_dict() for o in self.trace],
             "archive_class": self.archive_class,
+            "requested_department": self.requested_department,
         }
 
 
@@ -182,4 +185,5 @@ def _decide(
         department_reason=reason,
         deadlines=_first(matched, "deadlines"),
         archive_class=_first(matched, "archive_class"),
+        requested_department=facts.tag.department if facts.tagged is None else None,
     )

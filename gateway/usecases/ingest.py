@@ -20,7 +20,7 @@ from gateway.mail.parse import parse_mail
 from gateway.mail.subject import parse_subject
 from gateway.model import AutoKind, FetchedMail, InboundMail
 from gateway.routing.route import route
-from gateway.usecases import open_record, reply, system_mail
+from gateway.usecases import open_record, participants, reply, system_mail
 from gateway.usecases.own_mail import is_own_mail
 from gateway.usecases.services import Disposition, Result, Services
 
@@ -153,6 +153,13 @@ def _store(
     if tag.record_id or mail.in_reply_to or mail.references:
         flush_pending(session)  # in a batch, the thread may have begun a few mails earlier
     existing = open_record.thread_of(session, tag, mail)
+    if existing is not None and _is_strangers(session, services, existing, mail):
+        # Someone quoting a record not theirs: a record of their own, linked, never the other.
+        decision = route(mail, tag, rules, internal_domains=services.identity.internal_domains)
+        inbound = _inbound_values(fetched, mail, digest, now, kind="original")
+        record, queued = open_record.open_record(session, services, mail, tag, decision,
+                                                 inbound, now, related=existing)
+        return Result(Disposition.CREATED, record.id, queued=queued)
     if existing is not None:
         row = _inbound_row(fetched, mail, digest, now, kind="reply")
         open_record.append_mail(session, existing, row, mail, now)
@@ -167,6 +174,12 @@ def _store(
     inbound = _inbound_values(fetched, mail, digest, now, kind="original")
     record, queued = open_record.open_record(session, services, mail, tag, decision, inbound, now)
     return Result(Disposition.CREATED, record.id, queued=queued)
+
+
+def _is_strangers(session: Session, services: Services, record, mail: InboundMail) -> bool:
+    if is_own_mail(session, services.identity, mail):
+        return False
+    return participants.relation(services, record, mail)[0] is participants.Relation.STRANGER
 
 
 def _inbound_row(

@@ -63,6 +63,7 @@ def open_record(
     decision: Decision,
     inbound: dict[str, Any],
     now: datetime,
+    related: Record | None = None,
 ) -> tuple[RecordRow, tuple[str, ...]]:
     """Create the record, log how it was routed, and queue the acknowledgement and notice.
 
@@ -105,9 +106,13 @@ def open_record(
         rule_version=decision.rule_version,
         deadline_overrides=decision.deadlines,
         archive_class=decision.archive_class,
+        related_to=related.id if related is not None else None,
+        requested_department=decision.requested_department,
     )
     row = mails.add_inbound_row(session, **inbound, record_id=record_id)
     _log_opening(session, record, mail, decision, row, now)
+    if related is not None:
+        _log_link(session, record, related, mail, now)
     queued = _queue_answers(session, services, record, mail, decision, inbound["raw"], now)
     return record, queued
 
@@ -126,6 +131,19 @@ def _log_opening(
         text=f"分派至 {decision.department.name} (规则: {decision.rule_name})",
         data={"decision": decision.as_dict()},
     )
+
+
+def _log_link(
+    session: Session, record: RecordRow, related: Record, mail: InboundMail, now: datetime
+) -> None:
+    """Both records say why they are linked; the other record's content stays where it is."""
+    sender = mail.from_addr.addr
+    records.add_log(session, record, at=now, kind=LogKind.LINKED, actor="gateway",
+                    text=f"关联记录 {related.id}: 来信引用了该记录, 发件人不是其发起方或参与方, "
+                         "另建本记录", data={"related_to": related.id})
+    records.add_log(session, related, at=now, kind=LogKind.LINKED, actor=sender,
+                    text=f"{sender} 的来信引用本记录, 但不是本记录的发起方或参与方: "
+                         f"已另建记录 {record.id}", data={"linked_record": record.id})
 
 
 def _queue_answers(
