@@ -236,6 +236,7 @@ class RegisteredRecord(Protocol):
     owner_name: str | None
     project: str | None
     remarks: str | None
+    requested_department: str | None  # a department word the directory did not know
     archive_id: str | None
     rating: int | None
     sent_at: datetime

@@ -14,11 +14,13 @@ def _local(value: str | None, tz: tzinfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 
 def format_list(rows: Sequence[dict[str, Any]], tz: tzinfo) -> list[str]:
-    lines = [f"{'信息编号':<12} {'状态':<4} {'紧急':<3} {'预计反馈':<16} {'部门':<8} 主题"]
+    lines = [f"{'信息编号':<12} {'状态':<4} {'紧急':<3} {'预计反馈':<16} {'部门':<8} "
+             f"{'发起部门':<8} 主题"]
     for r in rows:
+        origin = r.get("from_department") or r.get("organisation") or "-"
         lines.append(
             f"{r['id']:<16} {r['status_label']:<5} {r['urgency_label']:<4} "
-            f"{_local(r['due_at'], tz):<20} {r['department']:<8} {r['title']}"
+            f"{_local(r['due_at'], tz):<20} {r['department']:<8} {origin:<8} {r['title']}"
         )
     lines.append(f"{len(rows)} record(s)")
     return lines

@@ -1,4 +1,5 @@
-"""Commands in the first lines of a staff reply: 状态, 责任人, 紧急程度, 备注, 解决方案, 归档类别.
+"""Commands in the first lines of a staff reply: 状态, 责任人, 紧急程度, 备注, 解决方案, 归档类别,
+部门, 关联项目.
 
 A command is one row of COMMANDS and one handler in usecases/reply_actions.HANDLERS.
 Parsing is all or nothing: a reply with any problem yields the problems and no commands,
@@ -130,6 +131,10 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 read_text, "解决方案: 处理结果 (写到空行为止), 写入结案回执", multiline=True),
     CommandSpec("archive_class", ("归档类别", "歸檔類別", "归档级别", "archive", "archive class"),
                 read_archive_class, "归档类别: 普通 | 重要 | 涉密 (决定保存期限)"),
+    CommandSpec("department", ("部门", "部門", "接收部门", "接收部門", "改派", "department", "dept"),
+                read_text, "部门: 采购部 (改派给另一个部门; 责任人随之改为该部门负责人)"),
+    CommandSpec("project", ("关联项目", "關聯項目", "project"), read_text,
+                "关联项目: 项目名称 (记入登记表的关联项目)"),
 )
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.model import Address
+from gateway.routing.department_words import stem
 
 PARTY_KINDS = ("customer", "supplier", "regulator", "partner")
 
@@ -67,30 +68,67 @@ class Directory:
     departments: tuple[Department, ...]
     _by_name: dict[str, Department] = field(init=False, repr=False, compare=False)
     _by_addr: dict[str, Department] = field(init=False, repr=False, compare=False)
+    _by_stem: dict[str, Department] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         by_name = {}
         by_addr: dict[str, Department] = {}
+        stems: dict[str, set[str]] = {}
         for dept in self.departments:
             for word in (dept.name, *dept.aliases):
                 by_name.setdefault(word.casefold(), dept)
+                stems.setdefault(stem(word), set()).add(dept.name)
             for addr in dept.addresses:
                 by_addr.setdefault(addr, dept)  # the first department listing an address owns it
+        names = {d.name: d for d in self.departments}
+        # A stem two departments share names neither: the word must then be written exactly.
+        by_stem = {s: names[next(iter(d))] for s, d in stems.items() if len(d) == 1 and s}
         object.__setattr__(self, "_by_name", by_name)
         object.__setattr__(self, "_by_addr", by_addr)
+        object.__setattr__(self, "_by_stem", by_stem)
 
     @property
     def names(self) -> frozenset[str]:
         return frozenset(w for d in self.departments for w in (d.name, *d.aliases))
 
     def find(self, name_or_alias: str | None) -> Department | None:
+        """A name or alias exactly as listed (any case): what rule files must write."""
         return self._by_name.get(name_or_alias.strip().casefold()) if name_or_alias else None
+
+    def match(self, word: str | None) -> Department | None:
+        """A department word as people write it: exact, else up to generic suffixes and
+        Traditional forms (客服部 → 客服中心, 財務處 → 财务部, 行政部门 → 行政部)."""
+        if not word or not word.strip():
+            return None
+        return self.find(word) or self._by_stem.get(stem(word))
+
+    @property
+    def words(self) -> DepartmentWords:
+        """The words a subject may name a department by, for mail/subject.py."""
+        return DepartmentWords(self)
 
     def department_of_address(self, addr: str) -> Department | None:
         return self._by_addr.get(addr.lower())
 
     def is_member(self, addr: str) -> bool:
         return addr.lower() in self._by_addr
+
+
+class DepartmentWords(Collection[str]):
+    """Names and aliases; `in` also holds for the forms Directory.match understands."""
+
+    def __init__(self, directory: Directory):
+        self._directory = directory
+        self._names = directory.names
+
+    def __contains__(self, word: object) -> bool:
+        return isinstance(word, str) and self._directory.match(word) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
 
 
 @dataclass(frozen=True)

@@ -149,7 +149,7 @@ def _store(
         system_mail.tell_sender_of_oversize(session, services, mail, fetched.size, now)
         return result
     rules = services.rules()
-    tag = parse_subject(mail.subject, rules.directory.names)
+    tag = parse_subject(mail.subject, rules.directory.words)
     if tag.record_id or mail.in_reply_to or mail.references:
         flush_pending(session)  # in a batch, the thread may have begun a few mails earlier
     existing = open_record.thread_of(session, tag, mail)

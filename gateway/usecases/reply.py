@@ -124,6 +124,9 @@ def _preflight(ctx: ReplyContext, parsed: ParsedReply) -> list[Problem]:
                 command.value.addr, rules, identity.internal_domains):
             # The owner is told about the record; an outside address would leak it.
             problems.append(Problem(command.line, command.source, "责任人必须是内部人员"))
+        elif command.name == "department" and rules.directory.match(command.value) is None:
+            problems.append(Problem(command.line, command.source,
+                                    f"部门目录中没有「{command.value}」"))
     return problems
 
 
