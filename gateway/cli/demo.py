@@ -28,6 +28,9 @@ def _demo(args: argparse.Namespace) -> int:
     print()
     print("\n".join(format_record(report.shown, tz)))
     print()
+    for record in report.highlights:
+        print("\n".join(format_record(record, tz)))
+        print()
     print("mails in: " + ", ".join(f"{k} {v}" for k, v in sorted(report.actions.items())))
     print(f"mails sent (captured in {report.sent_folder}): {report.sent}")
     print(f"database: {report.settings.database_url}")

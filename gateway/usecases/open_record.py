@@ -128,7 +128,9 @@ def _log_opening(
     )
     records.add_log(
         session, record, at=now, kind=LogKind.ROUTED, actor="gateway",
-        text=f"分派至 {decision.department.name} (规则: {decision.rule_name})",
+        text=f"分派至 {decision.department.name} (规则: {decision.rule_name})" + (
+            f"; 来信所请部门「{decision.requested_department}」不在部门目录中"
+            if decision.requested_department else ""),
         data={"decision": decision.as_dict()},
     )
 

@@ -30,7 +30,7 @@ def relation(services: Services, record: Record, mail: InboundMail) -> tuple[Rel
     rules = services.rules()
     if is_internal(sender, rules, services.identity.internal_domains):
         return Relation.STAFF, f"{sender} 是内部地址"
-    if sender in named_in_record(services, record):
+    if sender in named_in_record(services, record, skip=mail.message_id):
         return Relation.PARTICIPANT, f"{sender} 在本记录往来邮件的收件人或抄送中"
     shared = same_organisation(sender, record.from_addr, rules.parties)
     if shared:
@@ -38,11 +38,12 @@ def relation(services: Services, record: Record, mail: InboundMail) -> tuple[Rel
     return Relation.STRANGER, f"{sender} 不是本记录的发起方或参与方"
 
 
-def named_in_record(services: Services, record: Record) -> set[str]:
-    """Outside addresses the record's mails named in To/Cc, and outside people who wrote to it."""
+def named_in_record(services: Services, record: Record, *, skip: str = "") -> set[str]:
+    """Outside addresses the record's mails named in To/Cc, and outside people who wrote to it
+    (`skip`: the Message-ID of the mail being judged, which says nothing for itself)."""
     named: set[str] = set()
     for mail in record.mails:
-        if mail.kind == "quarantined":
+        if mail.kind == "quarantined" or (skip and mail.message_id == skip):
             continue
         named.update(mail.to_addrs or ())
         if mail.direction == "in" and mail.from_addr:
