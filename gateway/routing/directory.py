@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,24 +69,29 @@ class Directory:
     departments: tuple[Department, ...]
     _by_name: dict[str, Department] = field(init=False, repr=False, compare=False)
     _by_addr: dict[str, Department] = field(init=False, repr=False, compare=False)
-    _by_stem: dict[str, Department] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         by_name = {}
         by_addr: dict[str, Department] = {}
-        stems: dict[str, set[str]] = {}
         for dept in self.departments:
             for word in (dept.name, *dept.aliases):
                 by_name.setdefault(word.casefold(), dept)
-                stems.setdefault(stem(word), set()).add(dept.name)
             for addr in dept.addresses:
                 by_addr.setdefault(addr, dept)  # the first department listing an address owns it
-        names = {d.name: d for d in self.departments}
-        # A stem two departments share names neither: the word must then be written exactly.
-        by_stem = {s: names[next(iter(d))] for s, d in stems.items() if len(d) == 1 and s}
         object.__setattr__(self, "_by_name", by_name)
         object.__setattr__(self, "_by_addr", by_addr)
-        object.__setattr__(self, "_by_stem", by_stem)
+
+    @functools.cached_property
+    def _by_stem(self) -> dict[str, Department]:
+        # Built at the first fuzzy look-up: loading rules (the outbox sender does, and never
+        # routes) does not pay for the Traditional → Simplified table.
+        stems: dict[str, set[str]] = {}
+        for dept in self.departments:
+            for word in (dept.name, *dept.aliases):
+                stems.setdefault(stem(word), set()).add(dept.name)
+        names = {d.name: d for d in self.departments}
+        # A stem two departments share names neither: the word must then be written exactly.
+        return {s: names[next(iter(d))] for s, d in stems.items() if len(d) == 1 and s}
 
     @property
     def names(self) -> frozenset[str]:
