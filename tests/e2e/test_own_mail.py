@@ -116,3 +116,24 @@ def test_a_client_reusing_a_sent_message_id_is_not_taken_for_staff(driver):
     assert driver.record(record_id).status == "open"
     assert driver.new_mail() == []
     assert result.action in (Disposition.APPENDED, Disposition.IGNORED)
+
+
+def test_a_reply_to_the_note_address_from_outlook_is_logged_not_ignored(driver):
+    record_id, sent = driver.open()
+    notice = _notice(sent)
+    driver.deliver(client_reply(CLIENTS["outlook-zh"], "供应商说备件要三天才到", sender=HEAD,
+                                subject=str(notice["Subject"]), parent_id=notice["Message-ID"],
+                                to=("gateway+note@corp.example",)))
+    assert driver.new_mail() == []
+    kinds = [k for k, _ in driver.log(record_id)]
+    assert "note" in kinds and "ignored" not in kinds
+
+
+def test_a_forward_from_foxmail_involves_the_department_and_stays_inside(driver):
+    record_id, sent = driver.open()
+    notice = _notice(sent)
+    raw = client_reply(CLIENTS["foxmail"], "请质量部一起看看。", sender=HEAD,
+                       subject=f"转发：{notice['Subject']}", to=(GATEWAY, "quality@corp.example"))
+    driver.deliver(raw)  # threads by the record id the notice's subject carries
+    assert "质量部" in driver.record(record_id).departments
+    assert all(CUSTOMER not in m.rcpt_tos for m in driver.new_mail())
