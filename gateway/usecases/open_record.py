@@ -110,16 +110,14 @@ def open_record(
         requested_department=decision.requested_department,
     )
     row = mails.add_inbound_row(session, **inbound, record_id=record_id)
-    _log_opening(session, record, mail, decision, row, now)
-    if related is not None:
-        _log_link(session, record, related, mail, now)
+    _log_opening(session, record, mail, decision, row, now, related)
     queued = _queue_answers(session, services, record, mail, decision, inbound["raw"], now)
     return record, queued
 
 
 def _log_opening(
     session: Session, record: RecordRow, mail: InboundMail, decision: Decision, row: Row,
-    now: datetime,
+    now: datetime, related: Record | None = None,
 ) -> None:
     records.add_log(
         session, record, at=now, kind=LogKind.CREATED, actor=mail.from_addr.addr,
@@ -133,6 +131,8 @@ def _log_opening(
             if decision.requested_department else ""),
         data={"decision": decision.as_dict()},
     )
+    if related is not None:
+        _log_link(session, record, related, mail, now)
 
 
 def _log_link(
