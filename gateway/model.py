@@ -101,6 +101,10 @@ class LogKind(StrEnum):
     DELIVERY = "delivery"
     FEEDBACK = "feedback"
     CHASER = "chaser"
+    PARTICIPANT = "participant"
+    LINKED = "linked"
+    DEPARTMENT = "department"
+    PROJECT = "project"
 
     @property
     def label(self) -> str:
@@ -142,6 +146,10 @@ _LOG_KIND_LABELS = {
     LogKind.DELIVERY: "投递回执",
     LogKind.FEEDBACK: "反馈",
     LogKind.CHASER: "催办",
+    LogKind.PARTICIPANT: "参与方来信",
+    LogKind.LINKED: "关联记录",
+    LogKind.DEPARTMENT: "改派部门",
+    LogKind.PROJECT: "关联项目",
 }
 
 
@@ -270,6 +278,7 @@ class RegisteredRecord(Protocol):
     owner_name: str | None
     project: str | None
     remarks: str | None
+    requested_department: str | None  # a department word the directory did not know
     archive_id: str | None
     rating: int | None
     archive_class: str | None  # ordinary | important | classified (涉密)

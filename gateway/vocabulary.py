@@ -55,7 +55,8 @@ GATEWAY_MARKERS = frozenset({
 
 # A word before the title separator names a department when it is in the directory or
 # ends with one of these (生产部, 质量管理处, 信息中心…).
-DEPARTMENT_SUFFIXES = ("部", "处", "科", "室", "中心", "组", "办", "车间", "分公司", "事业部")
+DEPARTMENT_SUFFIXES = ("部", "部门", "处", "科", "室", "中心", "组", "办", "车间", "分公司", "事业部",
+                       "部門", "處", "組", "辦", "車間")  # and their Traditional forms
 DEPARTMENT_MAX_LENGTH = 12
 
 # Between department and title: ASCII hyphen, full-width hyphen, dashes.

@@ -28,6 +28,8 @@ def _demo(args: argparse.Namespace) -> int:
     print()
     print("\n".join(format_record(report.shown, tz)))
     print()
+    for record in report.highlights:
+        print("\n".join(format_record(record, tz)))
     if report.started is not None:
         print("\n".join(format_record(report.started, tz)))
         print()

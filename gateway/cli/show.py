@@ -14,11 +14,13 @@ def _local(value: str | None, tz: tzinfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 
 def format_list(rows: Sequence[dict[str, Any]], tz: tzinfo) -> list[str]:
-    lines = [f"{'信息编号':<12} {'状态':<4} {'紧急':<3} {'预计反馈':<16} {'部门':<8} 主题"]
+    lines = [f"{'信息编号':<12} {'状态':<4} {'紧急':<3} {'预计反馈':<16} {'部门':<8} "
+             f"{'发起部门':<8} 主题"]
     for r in rows:
+        origin = r.get("from_department") or r.get("organisation") or "-"
         lines.append(
             f"{r['id']:<16} {r['status_label']:<5} {r['urgency_label']:<4} "
-            f"{_local(r['due_at'], tz):<20} {r['department']:<8} {r['title']}"
+            f"{_local(r['due_at'], tz):<20} {r['department']:<8} {origin:<8} {r['title']}"
         )
     lines.append(f"{len(rows)} record(s)")
     return lines
@@ -30,7 +32,10 @@ def format_record(data: dict[str, Any], tz: tzinfo) -> list[str]:
         f"  信息主题   {data['subject']}",
         f"  发起人     {data['from_name']} <{data['from_addr']}>"
         + (f"  {data['organisation']}" if data["organisation"] else ""),
-        f"  接收部门   {data['department']}  责任人 {_owner(data)}",
+        f"  发起部门   {data.get('from_department') or data['organisation'] or '-'}",
+        f"  接收部门   {data['department']}  责任人 {_owner(data)}"
+        + (f"  (来信所请部门: {data['requested_department']}, 目录中没有)"
+           if data.get("requested_department") else ""),
         f"  涉及部门   {'、'.join(data['departments']) or '-'}",
         f"  紧急程度   {Urgency(data['urgency']).label}   问题类型 {data['problem_type']}",
         f"  处理状态   {Status(data['status']).label}   传递方式 {'+'.join(data.get('channels', [])) or '-'}",
@@ -40,6 +45,9 @@ def format_record(data: dict[str, Any], tz: tzinfo) -> list[str]:
         f"  解决方案   {data['resolution'] or '-'}",
         f"  满意度     {_rating(data)}",
         f"  内容摘要   {data['summary']}",
+        *([f"  关联记录   {data['related_to']}"] if data.get("related_to") else []),
+        *([f"  关联项目   {data['project']}"] if data.get("project") else []),
+        *([f"  备注       {data['remarks']}"] if data.get("remarks") else []),
     ]
     lines += format_started(data, tz)
     lines.append("  沟通记录")

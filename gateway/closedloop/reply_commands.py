@@ -1,5 +1,5 @@
 """Commands in the first lines of a staff reply: 状态, 责任人, 紧急程度, 备注, 解决方案, 归档类别,
-电话, 会议纪要, 对外.
+电话, 会议纪要, 对外, 部门, 关联项目.
 
 A command is one row of COMMANDS and one handler in usecases/reply_actions.HANDLERS.
 Parsing is all or nothing: a reply with any problem yields the problems and no commands,
@@ -172,6 +172,10 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 multiline=True),
     CommandSpec("external", ("对外", "對外", "external"), read_yes_no,
                 "对外: 是 (会议纪要也发给外部单位)"),
+    CommandSpec("department", ("部门", "部門", "接收部门", "接收部門", "改派", "department", "dept"),
+                read_text, "部门: 采购部 (改派给另一个部门; 责任人随之改为该部门负责人)"),
+    CommandSpec("project", ("关联项目", "關聯項目", "project"), read_text,
+                "关联项目: 项目名称 (记入登记表的关联项目)"),
 )
 
 

@@ -56,6 +56,13 @@ def message_id_stored(session: Session, message_id: str) -> bool:
     return session.scalar(select(Mail.id).where(Mail.message_id == message_id).limit(1)) is not None
 
 
+def outbound_exists(session: Session, message_id: str) -> bool:
+    """Whether the gateway itself sent (or queued) a mail with this Message-ID."""
+    return session.scalar(
+        select(Mail.id).where(Mail.message_id == message_id, Mail.direction == "out").limit(1)
+    ) is not None
+
+
 def first_inbound_message_id(session: Session, record_id: str) -> str | None:
     """The Message-ID of the mail that opened the record (what its notices thread under)."""
     return session.scalar(

@@ -83,6 +83,10 @@ class Record(Base):
     departments: Mapped[list[str]] = mapped_column(JSON, default=list)  # 涉及部门
     project: Mapped[str | None] = mapped_column(Text)  # 关联项目
     remarks: Mapped[str | None] = mapped_column(Text)  # 备注
+    # 关联记录: the record a stranger's mail quoted, which this record was opened beside
+    related_to: Mapped[str | None] = mapped_column(String(32))
+    # The department the subject asked for when the directory knew no such department
+    requested_department: Mapped[str | None] = mapped_column(Text)
     archive_id: Mapped[str | None] = mapped_column(String(32))  # 归档编号
     resolution: Mapped[str | None] = mapped_column(Text)  # 处理结果: 解决方案
     rating: Mapped[int | None] = mapped_column(Integer)  # 发起人满意度 1–5

@@ -44,7 +44,7 @@ def may_answer(mail: InboundMail, to_addr: str, identity: Identity, sent_recentl
         return AutoReplyPermission(False, f"automatic mail ({mail.auto_reason or mail.auto})")
     if identity.is_own(mail) or to_addr in identity.own_addresses:
         return AutoReplyPermission(
-            False, "mail from the gateway itself (address, Message-ID or X-Loop)")
+            False, "mail from the gateway itself (address or X-Loop)")
     local = to_addr.partition("@")[0]
     if (local in ROBOT_LOCAL_PARTS or local.startswith(ROBOT_PREFIXES)
             or local.endswith(ROBOT_SUFFIXES)):

@@ -202,6 +202,8 @@ def sample_context(now: datetime | None = None) -> dict[str, Any]:
             "owner": "王工", "owner_addr": "wang.gong@corp.example", "problem_type": "故障投诉",
             "summary": "3号产线液压泵故障, 请尽快派人检修。", "organisation": "大客户有限公司",
             "from_addr": sender.addr, "from_name": sender.name, "created_at": created,
+            "from_department": "大客户有限公司", "related_to": "NX-2026-000",
+            "requested_department": "物流部",
             "due_at": created + timedelta(hours=4), "resolve_due_at": created + timedelta(days=2),
             # the closed loop's fields (reply_context.loop_context)
             "resolution": "更换3号线液压泵密封件, 试机正常。", "rating": None,

@@ -64,6 +64,13 @@ def _channel(record: RegisteredRecord) -> str:
     return f"{label}(官方邮箱)" if started and getattr(record, "transmitted_at", None) else label
 
 
+def _remarks(r: RegisteredRecord) -> str:
+    # The department the sender asked for stays visible while the record sits at the default desk.
+    asked = getattr(r, "requested_department", None)
+    lines = [f"来信所请部门: {asked} (部门目录中没有)"] if asked else []
+    return "\n".join([*lines, *([r.remarks] if r.remarks else [])])
+
+
 # Seed 003's 信息交流记录表 in its order, then 满意度 and 关联项目 (seed 002).
 COLUMNS: tuple[Column, ...] = (
     Column("信息编号", lambda r: r.id, 14),
@@ -79,7 +86,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("预计反馈时间", _feedback_time(lambda r: r.due_at), 18),
     Column("实际反馈时间", _feedback_time(lambda r: r.first_response_at), 18),
     Column("处理状态", lambda r: Status(r.status).label, 8),
-    Column("备注", lambda r: r.remarks or "", 24),
+    Column("备注", lambda r: _remarks(r), 24),
     Column("归档编号", lambda r: r.archive_id or "", 14),
     Column("满意度", lambda r: r.rating, 8),
     Column("关联项目", lambda r: r.project or "", 16),

@@ -46,7 +46,7 @@ _TOML_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)")
 
 _PARTY_KEYS = ("domain", "organisation", "kind")
 _ACTION_KEYS = ("department", "owner", "cc", "cc_head", "id_prefix", "ack_template",
-                "notify_template", "problem_type", "deadlines", "archive_class")
+                "notify_template", "problem_type", "deadlines", "archive_class", "override_tag")
 
 
 class _File:
@@ -360,7 +360,7 @@ def _action_readers(directory: Directory) -> dict[str, Callable[[Any], Any]]:
     return {"department": department, "owner": rv.address, "cc": cc, "cc_head": rv.boolean,
             "id_prefix": rv.prefix, "ack_template": rv.template, "notify_template": rv.template,
             "problem_type": rv.one_of(PROBLEM_TYPES), "deadlines": rv.deadlines,
-            "archive_class": _archive_class}
+            "archive_class": _archive_class, "override_tag": rv.boolean}
 
 
 def _archive_class(value: Any) -> str:

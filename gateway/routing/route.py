@@ -8,7 +8,14 @@ from typing import Any
 
 from gateway.model import Address, InboundMail, SubjectTag
 from gateway.routing.conditions import Facts
-from gateway.routing.directory import Department, Party, in_domains, listed
+from gateway.routing.directory import (
+    Department,
+    Party,
+    department_of_sender,
+    in_domains,
+    listed,
+    organisation_of,
+)
 from gateway.routing.ruleset import RULE_FILE, Rule, RuleSet
 
 # Names of the built-in steps that choose a department when no rule named one.
@@ -50,6 +57,10 @@ class Decision:
     department_reason: str = ""
     deadlines: Mapping[str, Mapping[str, str]] | None = None  # the rule's overrides, if any
     archive_class: str | None = None
+    # A department word of the subject the directory does not know, kept for the record.
+    requested_department: str | None = None
+    # 发起部门: the sender's department (staff) or organisation (outside parties)
+    from_department: str | None = None
 
     def explain(self) -> list[str]:
         """The lines a person reads: each rule's fate, then what was decided and why."""
@@ -70,7 +81,8 @@ class Decision:
             f"problem type {self.problem_type}"
         )
         party = f", {self.party.organisation} ({self.party.kind})" if self.party else ""
-        lines.append(f"sender: {'internal' if self.internal else 'external'}{party}")
+        lines.append(f"sender: {'internal' if self.internal else 'external'}{party}, "
+                     f"发起部门 {self.from_department or '-'}")
         return lines
 
     def as_dict(self) -> dict[str, Any]:
@@ -90,6 +102,8 @@ class Decision:
             "rule_version": self.rule_version,
             "trace": [o.as_dict() for o in self.trace],
             "archive_class": self.archive_class,
+            "requested_department": self.requested_department,
+            "from_department": self.from_department,
         }
 
 
@@ -106,7 +120,7 @@ def route(
     facts = Facts(
         mail=mail,
         tag=tag,
-        tagged=rules.directory.find(tag.department),
+        tagged=rules.directory.match(tag.department),
         party=rules.parties.party_for(mail.from_addr.domain),
         internal=is_internal(sender, rules, internal_domains) if sender else False,
     )
@@ -135,17 +149,39 @@ def _first(matched: list[Rule], action: str) -> Any:
 def _department(
     facts: Facts, rules: RuleSet, matched: list[Rule], decider: Rule | None
 ) -> tuple[Department, str, str]:
-    """The department, the step that chose it, and why, in the order: rule, subject, default."""
+    """The department, the step that chose it, and why: a department the subject names and
+    the directory knows is the sender's decision, which a rule overrides only with
+    `override_tag = true`; then a rule's department; then the [default] desk."""
     by_rule = next((r for r in matched if r.actions.department is not None), None)
-    if by_rule is not None:
-        return by_rule.actions.department, by_rule.name, f"named by rule '{by_rule.name}'"
+    tagged = facts.tagged
+    if by_rule is not None and (tagged is None or by_rule.actions.override_tag
+                                or by_rule.actions.department == tagged):
+        reason = f"named by rule '{by_rule.name}'"
+        if tagged is not None and by_rule.actions.department != tagged:
+            reason += f" over the subject's {tagged.name} (override_tag = true)"
+        return by_rule.actions.department, by_rule.name, reason
+    if tagged is not None:
+        said = _said(facts)
+        if by_rule is not None:
+            return tagged, decider.name if decider else FROM_TAG, (
+                f"{said}; rule '{by_rule.name}' names {by_rule.actions.department.name} but "
+                "does not override the subject's department (no override_tag)")
+        unnamed = f"rule '{decider.name}' names none, " if decider else "no rule names one, "
+        return tagged, decider.name if decider else FROM_TAG, unnamed + said
     unnamed = f"rule '{decider.name}' names none, " if decider else "no rule names one, "
-    if facts.tagged is not None:
-        return facts.tagged, decider.name if decider else FROM_TAG, unnamed + "subject says so"
     said = (f"subject names {facts.tag.department}, not in the directory"
             if facts.tag.department else "subject names none")
     return (rules.default.department, decider.name if decider else FROM_DEFAULT,
             f"{unnamed}{said}; the [default] department")
+
+
+def _said(facts: Facts) -> str:
+    word, dept = facts.tag.department, facts.tagged
+    if dept is None:
+        return "subject names none"
+    if word and word.casefold() != dept.name.casefold():
+        return f"subject says so ({word} is {dept.name} in the directory)"
+    return "subject says so"
 
 
 def _decide(
@@ -153,7 +189,9 @@ def _decide(
     trace: tuple[RuleOutcome, ...],
 ) -> Decision:
     department, rule_name, reason = _department(facts, rules, matched, decider)
-    owner = _first(matched, "owner") or department.head
+    # A rule whose department lost to the subject's names no owner there.
+    ours = [r for r in matched if r.actions.department in (None, department)]
+    owner = _first(ours, "owner") or department.head
     wanted = [a for r in matched for a in r.actions.cc]
     if department.head and any(r.actions.cc_head for r in matched):
         wanted.append(department.head)
@@ -182,4 +220,15 @@ def _decide(
         department_reason=reason,
         deadlines=_first(matched, "deadlines"),
         archive_class=_first(matched, "archive_class"),
+        requested_department=facts.tag.department if facts.tagged is None else None,
+        from_department=_from_department(facts, rules),
     )
+
+
+def _from_department(facts: Facts, rules: RuleSet) -> str | None:
+    """Who the sender is, never what the subject names (the tag names the receiver)."""
+    sender = facts.mail.from_addr.addr
+    if facts.internal:
+        dept = department_of_sender(rules.directory, sender)
+        return dept.name if dept else None
+    return organisation_of(sender, rules.parties)

@@ -48,6 +48,8 @@ class Actions:
     problem_type: str | None = None
     deadlines: Mapping[str, Mapping[str, str]] | None = None  # like config's [deadlines]
     archive_class: str | None = None  # ordinary | important | classified
+    # department wins even over a department the subject names and the directory knows
+    override_tag: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,6 +50,12 @@ SCENARIOS = (
              "本週收到的第二批貨物包裝破損嚴重, 請盡快處理並回覆。", "big5"),
     Scenario(("赵敏", "zhao.min@corp.example"), "市场部-新产品推广需求对接",
              "请产品部同步新品上市时间节点与推广资源分配, 下周三前反馈。"),
+    # Department words as people write them: Traditional 財務處 is 财务部; 物流部 is no
+    # department of ours, so the record waits at the default desk with the word kept.
+    Scenario(("陳會計", "chen@hk-partner.example"), "【一般】財務處-十一月對賬單核對",
+             "附上十一月對賬單, 請核對後回覆確認。", "big5"),
+    Scenario(("刘经理", "liu@logistics-co.example"), "物流部-托盘回收安排",
+             "上月送货留下的 40 个托盘请安排回收, 请告知方便的时间。"),
 )
 
 
@@ -60,6 +66,8 @@ class DemoReport:
     settings: Settings
     rows: list[dict[str, Any]]  # the register, newest first (records list --json)
     shown: dict[str, Any]  # the first record with its log (records show --json)
+    # Records worth a look: a stranger's linked record, a reassigned one, one with a participant
+    highlights: list[dict[str, Any]]
     actions: Counter  # what became of the mails taken in
     sent: int  # mails the local SMTP server captured
     sent_folder: Path
@@ -95,7 +103,8 @@ def _run(folder: Path, smtp_port: int, sent: mailbox.Maildir) -> DemoReport:
     gateway = Gateway(settings)
     try:
         actions = _drain(gateway)
-        for raw in _follow_ups(_first_record_id(gateway), start):
+        by_sender = _record_ids(gateway)
+        for raw in _follow_ups(by_sender, start):
             inbox.add(raw)
         actions += _drain(gateway)
         started_id = _start_outside_request(gateway, inbox, start + timedelta(minutes=22), actions)
@@ -104,9 +113,13 @@ def _run(folder: Path, smtp_port: int, sent: mailbox.Maildir) -> DemoReport:
             rows = [as_json(r) for r in records]
             shown = as_json(records[-1], with_log=True)
             started = as_json(next(r for r in records if r.id == started_id), with_log=True)
+            wanted = {by_sender[CUSTOMER_COLLEAGUE_OF], by_sender[UNKNOWN_DEPARTMENT_FROM]}
+            highlights = [as_json(r, with_log=True) for r in reversed(records)
+                          if r.id in wanted or r.related_to]
     finally:
         gateway.close()
-    return DemoReport(settings, rows, shown, actions, len(sent), folder / "sent", started)
+    return DemoReport(settings, rows, shown, highlights, actions, len(sent), folder / "sent",
+                      started)
 
 
 # 发起 → 审核 → 传递 → 反馈: 王工 asks 供应商B公司 to bring a delivery forward; 生产部's head and
@@ -150,22 +163,42 @@ def _drain(gateway) -> Counter:
     return actions
 
 
-def _first_record_id(gateway) -> str:
+CUSTOMER_COLLEAGUE_OF = "chen.mei@bigcustomer.example"
+UNKNOWN_DEPARTMENT_FROM = "liu@logistics-co.example"
+
+
+def _record_ids(gateway) -> dict[str, str]:
+    """Each originator's record id (the demo's senders open one record each)."""
     from gateway.db.records import RecordFilter, list_records
 
     with gateway.sessions() as session:
-        return list_records(session, RecordFilter(limit=1000))[-1].id
+        return {r.from_addr: r.id for r in list_records(session, RecordFilter(limit=1000))}
 
 
-def _follow_ups(record_id: str, start: datetime) -> list[bytes]:
-    reply = Scenario(("王工", "wang.gong@corp.example"), f"回复: [{record_id}] 已受理: 【紧急】生产部-设备故障通知",
+def _follow_ups(by_sender: dict[str, str], start: datetime) -> list[bytes]:
+    first = by_sender["wang.gong@corp.example"]
+    reply = Scenario(("王工", "wang.gong@corp.example"), f"回复: [{first}] 已受理: 【紧急】生产部-设备故障通知",
                      "补充: 故障液压泵型号为 HP-300, 备件库存为零。")
-    away = Scenario(("Chen Mei", "chen.mei@bigcustomer.example"), "自动回复: 产品功能优化建议",
+    away = Scenario(("Chen Mei", CUSTOMER_COLLEAGUE_OF), "自动回复: 产品功能优化建议",
                     "我正在休假, 11月30日返回。", headers=(("Auto-Submitted", "auto-replied"),))
+    # A colleague of the originator (same organisation) joins the record and reaches its owner.
+    colleague = Scenario(("王芳", "wang.fang@bigcustomer.example"),
+                         f"回复: [{by_sender[CUSTOMER_COLLEAGUE_OF]}] 已受理: [一般] 产品功能优化建议",
+                         "我是 Chen Mei 的同事, 她休假期间由我跟进: 导出请支持 Excel 格式。")
+    # A stranger quoting someone else's record gets a record of their own, linked to it.
+    stranger = Scenario(("孙先生", "sun@elsewhere.example"), f"关于 {first} 的问题",
+                        "听说贵司 3 号线也出过液压故障, 我们的设备情况类似, 请帮忙看看。")
+    # The default desk hands the 物流部 record to 采购部 by reply.
+    desk = Scenario(("何丽", "he.li@corp.example"),
+                    f"回复: [{by_sender[UNKNOWN_DEPARTMENT_FROM]}] 通知: 托盘回收安排",
+                    "部门: 采购处\n备注: 托盘回收归采购部管\n\n刘经理您好, 已转采购部安排, 今天内答复您。")
     return [
         _build(reply, start + timedelta(minutes=20), "demo-reply@corp.example"),
         _build(away, start + timedelta(minutes=21), "demo-away@bigcustomer.example"),
         b"\x00\x01 this is not a mail at all \xff\xfe",
+        _build(colleague, start + timedelta(minutes=22), "demo-colleague@bigcustomer.example"),
+        _build(stranger, start + timedelta(minutes=23), "demo-stranger@elsewhere.example"),
+        _build(desk, start + timedelta(minutes=24), "demo-desk@corp.example"),
     ]
 
 

@@ -48,6 +48,9 @@ def record_view(record: Record | RecordRow, tz) -> dict[str, Any]:
         "organisation": record.organisation,
         "from_addr": record.from_addr,
         "from_name": record.from_name,
+        "from_department": record.from_department,
+        "related_to": record.related_to,
+        "requested_department": record.requested_department,
         "created_at": record.created_at.astimezone(tz),
         "due_at": record.due_at.astimezone(tz) if record.due_at else None,
         "resolve_due_at": record.resolve_due_at.astimezone(tz) if record.resolve_due_at else None,
@@ -70,6 +73,7 @@ def as_json(record: Record, *, with_log: bool = False) -> dict[str, Any]:
         "from_addr": record.from_addr,
         "from_name": record.from_name,
         "organisation": record.organisation,
+        "from_department": record.from_department,
         "direction": record.direction,
         "status": record.status,
         "status_label": Status(record.status).label,
@@ -91,6 +95,10 @@ def as_json(record: Record, *, with_log: bool = False) -> dict[str, Any]:
         "first_response_at": iso(record.first_response_at),
         "resolved_at": iso(record.resolved_at),
         "closed_at": iso(record.closed_at),
+        "related_to": record.related_to,
+        "requested_department": record.requested_department,
+        "project": record.project,
+        "remarks": record.remarks,
     }
     data.update(outbound_json(record, iso))
     if with_log:

@@ -19,6 +19,7 @@ from gateway.model import InboundMail, LogKind, Status
 from gateway.routing.route import is_internal
 from gateway.usecases import approval
 from gateway.usecases.outgoing_mail import queue_mail
+from gateway.usecases.own_mail import is_own_mail
 from gateway.usecases.reply import people
 from gateway.usecases.reply_actions import HANDLERS
 from gateway.usecases.reply_context import ReplyContext
@@ -38,7 +39,7 @@ def handle(session: Session, services: Services, record: Record, row: Mail, mail
            now: datetime) -> tuple[str, ...]:
     """Apply one mail that threaded into `record`; returns the Message-IDs it queued."""
     ctx = ReplyContext(session, services, record, row, mail, now)
-    if mail.auto is not None or ctx.services.identity.is_own(mail):
+    if mail.auto is not None or is_own_mail(session, ctx.services.identity, mail):
         ctx.log(LogKind.IGNORED, f"自动邮件, 不作处理 ({mail.auto_reason or '网关自身的邮件'})")
         return ()
     sender = mail.from_addr.addr

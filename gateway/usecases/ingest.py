@@ -24,10 +24,12 @@ from gateway.usecases import (
     delivery_reports,
     feedback,
     open_record,
+    participants,
     reply,
     start_message,
     system_mail,
 )
+from gateway.usecases.own_mail import is_own_mail
 from gateway.usecases.services import Disposition, Result, Services
 
 log = logging.getLogger(__name__)
@@ -155,7 +157,7 @@ def _store(
         system_mail.tell_sender_of_oversize(session, services, mail, fetched.size, now)
         return result
     rules = services.rules()
-    tag = parse_subject(mail.subject, rules.directory.names)
+    tag = parse_subject(mail.subject, rules.directory.words)
     if tag.record_id or mail.in_reply_to or mail.references:
         flush_pending(session)  # in a batch, the thread may have begun a few mails earlier
     if mail.auto is AutoKind.BOUNCE:
@@ -165,13 +167,21 @@ def _store(
         if reported is not None:
             return reported
     existing = open_record.thread_of(session, tag, mail)
+    if existing is not None and _is_strangers(session, services, existing, mail):
+        # Someone quoting a record not theirs: a record of their own, linked, never the other.
+        decision = route(mail, tag, rules, internal_domains=services.identity.internal_domains)
+        inbound = _inbound_values(fetched, mail, digest, now, kind="original")
+        record, queued = open_record.open_record(session, services, mail, tag, decision,
+                                                 inbound, now, related=existing)
+        return Result(Disposition.CREATED, record.id, queued=queued)
     if existing is not None:
         row = _inbound_row(fetched, mail, digest, now, kind="reply")
         open_record.append_mail(session, existing, row, mail, now)
         handler = feedback.handle if feedback.handles(existing) else reply.handle_reply
         queued = handler(session, services, existing, row, mail, now)
         return Result(Disposition.APPENDED, existing.id, queued=queued)
-    if mail.auto in (AutoKind.AUTO_REPLY, AutoKind.BOUNCE) or services.identity.is_own(mail):
+    if mail.auto in (AutoKind.AUTO_REPLY, AutoKind.BOUNCE) or is_own_mail(
+            session, services.identity, mail):
         why = mail.auto_reason or "mail from the gateway itself"
         mails.add_inbound(session, _inbound_row(fetched, mail, digest, now, kind="auto"))
         return Result(Disposition.IGNORED, reason=why)
@@ -183,6 +193,12 @@ def _store(
     inbound = _inbound_values(fetched, mail, digest, now, kind="original")
     record, queued = open_record.open_record(session, services, mail, tag, decision, inbound, now)
     return Result(Disposition.CREATED, record.id, queued=queued)
+
+
+def _is_strangers(session: Session, services: Services, record, mail: InboundMail) -> bool:
+    if is_own_mail(session, services.identity, mail):
+        return False
+    return participants.relation(services, record, mail)[0] is participants.Relation.STRANGER
 
 
 def _inbound_row(

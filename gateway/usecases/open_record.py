@@ -66,6 +66,7 @@ def open_record(
     decision: Decision,
     inbound: dict[str, Any],
     now: datetime,
+    related: Record | None = None,
 ) -> tuple[RecordRow, tuple[str, ...]]:
     """Create the record, log how it was routed, and queue the acknowledgement and notice.
 
@@ -91,8 +92,8 @@ def open_record(
         problem_type=decision.problem_type,
         from_addr=mail.from_addr.addr,
         from_name=mail.from_addr.name,
-        from_department=tag.department if decision.internal else None,
-        organisation=decision.party.organisation if decision.party else None,
+        from_department=decision.from_department,
+        organisation=None if decision.internal else decision.from_department,
         party_kind=decision.party.kind if decision.party else None,
         department=decision.department.name,
         owner_addr=decision.owner.addr if decision.owner else None,
@@ -108,9 +109,11 @@ def open_record(
         rule_version=decision.rule_version,
         deadline_overrides=decision.deadlines,
         archive_class=decision.archive_class,
+        related_to=related.id if related is not None else None,
+        requested_department=decision.requested_department,
     )
     row = mails.add_inbound_row(session, **inbound, record_id=record_id)
-    _log_opening(session, record, mail, decision, row, now)
+    _log_opening(session, record, mail, decision, row, now, related)
     queued = _queue_answers(session, services, record, mail, decision, inbound["raw"], now)
     if tag.urgency is Urgency.CRITICAL:
         queue_alert(session, services, record, AlertEvent.CRITICAL_OPENED, now)
@@ -119,7 +122,7 @@ def open_record(
 
 def _log_opening(
     session: Session, record: RecordRow, mail: InboundMail, decision: Decision, row: Row,
-    now: datetime,
+    now: datetime, related: Record | None = None,
 ) -> None:
     records.add_log(
         session, record, at=now, kind=LogKind.CREATED, actor=mail.from_addr.addr,
@@ -128,9 +131,26 @@ def _log_opening(
     )
     records.add_log(
         session, record, at=now, kind=LogKind.ROUTED, actor="gateway",
-        text=f"分派至 {decision.department.name} (规则: {decision.rule_name})",
+        text=f"分派至 {decision.department.name} (规则: {decision.rule_name})" + (
+            f"; 来信所请部门「{decision.requested_department}」不在部门目录中"
+            if decision.requested_department else ""),
         data={"decision": decision.as_dict()},
     )
+    if related is not None:
+        _log_link(session, record, related, mail, now)
+
+
+def _log_link(
+    session: Session, record: RecordRow, related: Record, mail: InboundMail, now: datetime
+) -> None:
+    """Both records say why they are linked; the other record's content stays where it is."""
+    sender = mail.from_addr.addr
+    records.add_log(session, record, at=now, kind=LogKind.LINKED, actor="gateway",
+                    text=f"关联记录 {related.id}: 来信引用了该记录, 发件人不是其发起方或参与方, "
+                         "另建本记录", data={"related_to": related.id})
+    records.add_log(session, related, at=now, kind=LogKind.LINKED, actor=sender,
+                    text=f"{sender} 的来信引用本记录, 但不是本记录的发起方或参与方: "
+                         f"已另建记录 {record.id}", data={"linked_record": record.id})
 
 
 def _queue_answers(

@@ -24,6 +24,8 @@ from gateway.model import Address, InboundMail, LogKind, Status
 from gateway.routing.directory import Directory
 from gateway.routing.route import is_internal
 from gateway.usecases import reply_minutes, reply_permission
+from gateway.usecases.own_mail import is_own_mail
+from gateway.usecases.participants import Relation, relation, relay_cc
 from gateway.usecases.reply_actions import HANDLERS
 from gateway.usecases.reply_context import ReplyContext
 from gateway.usecases.services import Services
@@ -39,7 +41,7 @@ def handle_reply(
 ) -> tuple[str, ...]:
     """Apply one mail that threaded into `record`; returns the Message-IDs it queued."""
     ctx = ReplyContext(session, services, record, row, mail, now)
-    if mail.auto is not None or services.identity.is_own(mail):
+    if mail.auto is not None or is_own_mail(session, services.identity, mail):
         ctx.log(LogKind.IGNORED, f"自动邮件, 不作处理 ({mail.auto_reason or '网关自身的邮件'})")
         return ()
     sender = mail.from_addr.addr
@@ -68,7 +70,13 @@ def handle_reply(
     if verdict.is_staff:
         _staff_reply(ctx, new_text, rules.directory)
         return tuple(ctx.queued)
-    ctx.log(LogKind.REFUSED, "外部来信, 不是本记录的发起方: 仅存档, 未作任何更改")
+    related, why = relation(services, record, mail)
+    if related is Relation.PARTICIPANT:
+        # A colleague of the originator, or someone the record's mails named: heard like them.
+        ctx.log(LogKind.PARTICIPANT, f"参与方来信 ({why})")
+        _follow_up(ctx, new_text, who="参与方")
+        return tuple(ctx.queued)
+    ctx.log(LogKind.REFUSED, f"外部来信, 未作任何更改 ({why})")
     return ()
 
 
@@ -120,6 +128,9 @@ def _preflight(ctx: ReplyContext, parsed: ParsedReply) -> list[Problem]:
                 command.value.addr, rules, identity.internal_domains):
             # The owner is told about the record; an outside address would leak it.
             problems.append(Problem(command.line, command.source, "责任人必须是内部人员"))
+        elif command.name == "department" and rules.directory.match(command.value) is None:
+            problems.append(Problem(command.line, command.source,
+                                    f"部门目录中没有「{command.value}」"))
     return problems + reply_minutes.preflight(ctx, parsed.commands)
 
 
@@ -172,7 +183,9 @@ def _relay_to_originator(ctx: ReplyContext, public: str) -> bool:
     if originator in {a.addr for a in mail.recipients}:
         ctx.log(LogKind.RELAY, "发起人已在收件人中, 不再另行转发")
         return True
+    named = {originator, *(a.addr for a in mail.recipients)}
     ctx.send("relay", [Address(record.from_name or "", originator)], what="答复转发发起人",
+             cc=relay_cc(ctx.services, record, named),
              thread_with_originator=True, auto_submitted="no",
              reply={"text": public, "author": _display(mail.from_addr)})
     ctx.log(LogKind.RELAY, f"答复已转发发起人: {_excerpt(public)}")
@@ -181,16 +194,17 @@ def _relay_to_originator(ctx: ReplyContext, public: str) -> bool:
 
 # --- the originator ---------------------------------------------------------------------------
 
-def _follow_up(ctx: ReplyContext, new_text: str) -> None:
-    """The originator wrote again: the owner (or the department) gets it, attachments and all."""
+def _follow_up(ctx: ReplyContext, new_text: str, who: str = "发起人") -> None:
+    """The originator (or a participant) wrote again: the owner (or the department) gets it,
+    attachments and all."""
     record = ctx.record
     to = _staff_contacts(ctx)
     if not to:
         ctx.log(LogKind.WARNING, "没有责任人或部门邮箱, 补充来信未转发")
         return
-    ctx.send("relay", to, what="发起人补充来信", attach_original=True,
+    ctx.send("relay", to, what=f"{who}补充来信", attach_original=True,
              reply={"text": new_text, "author": str(ctx.mail.from_addr), "to_staff": True})
-    ctx.log(LogKind.RELAY, f"发起人补充来信已转给 {record.owner_name or record.owner_addr or record.department}: "
+    ctx.log(LogKind.RELAY, f"{who}补充来信已转给 {record.owner_name or record.owner_addr or record.department}: "
             f"{_excerpt(new_text)}")
 
 

@@ -9,6 +9,7 @@ from gateway.closedloop.reply_commands import Command
 from gateway.deadlines.policy import record_deadlines
 from gateway.model import LogKind, Urgency
 from gateway.usecases import archiving
+from gateway.usecases.reassign import add_remark, reassign_department
 from gateway.usecases.reply_calls import log_call
 from gateway.usecases.reply_context import ReplyContext
 from gateway.usecases.reply_minutes import store_minutes
@@ -49,6 +50,7 @@ def set_urgency(ctx: ReplyContext, command: Command) -> None:
 
 def add_note(ctx: ReplyContext, command: Command) -> None:
     ctx.log(LogKind.NOTE, command.value)
+    add_remark(ctx.record, command.value)
 
 
 def set_resolution(ctx: ReplyContext, command: Command) -> None:
@@ -58,6 +60,12 @@ def set_resolution(ctx: ReplyContext, command: Command) -> None:
 
 def set_archive_class(ctx: ReplyContext, command: Command) -> None:
     archiving.set_archive_class(ctx.session, ctx.record, command.value, ctx.actor, ctx.now)
+
+
+def set_project(ctx: ReplyContext, command: Command) -> None:
+    before = ctx.record.project or "无"
+    ctx.record.project = command.value
+    ctx.log(LogKind.PROJECT, f"关联项目: {before} → {command.value}")
 
 
 HANDLERS: dict[str, Handler] = {
@@ -70,4 +78,6 @@ HANDLERS: dict[str, Handler] = {
     "phone": log_call,
     "minutes": store_minutes,
     "external": lambda ctx, command: None,  # read by store_minutes: 对外: 是 sends them outside
+    "department": reassign_department,
+    "project": set_project,
 }

@@ -55,6 +55,7 @@ class ReplyContext:
         kind: str,
         to: Sequence[Address],
         *,
+        cc: Sequence[Address] = (),
         reply: dict[str, Any] | None = None,
         thread_with_originator: bool = False,
         attach_original: bool = False,
@@ -66,7 +67,7 @@ class ReplyContext:
         record = self.record
         parent, chain = originator_thread(record) if thread_with_originator else (None, ())
         queued = queue_mail(
-            self.session, self.services, kind, to=to, context=loop_context(self, reply or {}),
+            self.session, self.services, kind, to=to, cc=cc, context=loop_context(self, reply or {}),
             cause=(record.id, kind, self.mail.message_id), record=record,
             reply_to=None if thread_with_originator else self.mail, parent_id=parent,
             references=chain, original=self.row.raw if attach_original else None,

@@ -19,7 +19,7 @@ def explain_mail(raw: bytes, rules: RuleSet, internal_domains: Collection[str]) 
     except ParseError as exc:
         return {"error": f"unparseable: {exc}", "decision": None,
                 "lines": [f"unparseable, would be quarantined: {exc}"]}
-    tag = parse_subject(mail.subject, rules.directory.names)
+    tag = parse_subject(mail.subject, rules.directory.words)
     decision = route(mail, tag, rules, internal_domains=internal_domains)
     lines = [
         f"subject:    {mail.subject}",

@@ -15,7 +15,7 @@ from gateway.db import outbound as store
 from gateway.db.models import Mail, Record
 from gateway.deadlines.duration import Duration
 from gateway.model import Address, InboundMail, LogKind, Status, SubjectTag
-from gateway.routing.directory import department_of
+from gateway.routing.directory import department_of_sender
 from gateway.routing.route import is_internal
 from gateway.usecases.approval import ask
 from gateway.usecases.outgoing_mail import queue_mail
@@ -59,7 +59,7 @@ def take(session: Session, services: Services, mail: InboundMail, tag: SubjectTa
     problems = [*draft.problems, *receivers.problems]
     direction = receivers.direction
     rule = rules.outbound.rule_for(direction, receivers.party_kinds, tag.urgency)
-    dept = department_of(rules.directory, mail.from_addr.addr)
+    dept = department_of_sender(rules.directory, mail.from_addr.addr)
     chain, missing = approval_chain(rule.levels, mail.from_addr.addr, dept, rules.directory,
                                     rules.outbound.officers)
     if problems or not receivers.all:

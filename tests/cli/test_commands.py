@@ -132,6 +132,10 @@ def test_demo_runs_without_config_or_servers(tmp_path):
     # approvals and the supplier's answer thread in
     assert "created 7" in out and "appended 4" in out and "quarantined 1" in out
     assert "审核       " in out and "首次反馈: 王工您好" in out
+    assert "created 9" in out and "appended 3" in out and "quarantined 1" in out
+    # A stranger's linked record, a participant heard, an unknown department reassigned.
+    assert "关联记录   NX-2026-001" in out and "参与方来信" in out
+    assert "来信所请部门: 物流部" in out and "改派部门" in out
     sent = mailbox.Maildir(tmp_path / "demo" / "sent", create=False)
     assert len(sent) >= 11  # 6 notifications + 5 acknowledgements (one sender is internal too)
 

@@ -143,3 +143,14 @@ def test_a_remark_never_reaches_the_public_text(remark_lines, public, command):
     assert parsed.ok
     assert parsed.commands[-1].value == "\n".join(line.strip() for line in remark_lines).strip()
     assert parsed.public_text == public.strip()  # the public paragraph, and nothing else
+
+
+@pytest.mark.parametrize(("text", "name", "value"), [
+    ("部门: 采购部", "department", "采购部"), ("Department: 采购处", "department", "采购处"),
+    ("部門：財務處", "department", "財務處"), ("关联项目: 华东仓扩建", "project", "华东仓扩建"),
+    ("Project: Line 3 retrofit", "project", "Line 3 retrofit"),
+])
+def test_department_and_project_commands(text, name, value):
+    parsed = parse_reply(text + "\n\n好的")
+    assert [(c.name, c.value) for c in parsed.commands] == [(name, value)]
+    assert parsed.public_text == "好的"

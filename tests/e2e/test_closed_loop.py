@@ -375,11 +375,13 @@ def test_unrated_record_closes_after_the_configured_wait(loop, gateway):
 
 def test_outside_party_cannot_change_a_record_that_is_not_theirs(loop):
     loop.open_record()
-    loop.staff("状态: 已完成", "stranger@other.example", sender=("路人", "someone@other.example"),
-               auth=None)
+    (result,) = loop.staff("状态: 已完成", "stranger@other.example",
+                           sender=("路人", "someone@other.example"), auth=None)
     assert loop.record().status == "open"
-    assert loop.new_mail() == []
-    assert any(kind == "refused" for kind, _ in loop.log())
+    # Not theirs to change: they get a record of their own, linked to this one.
+    assert result.action is Disposition.CREATED and result.record_id != loop.record_id
+    assert {m.rcpt_tos[0] for m in loop.new_mail()} >= {"someone@other.example"}
+    assert any(kind == "linked" for kind, _ in loop.log())
 
 
 def test_customer_follow_up_reaches_the_owner_with_the_original(loop):

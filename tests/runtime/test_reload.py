@@ -36,6 +36,7 @@ name = "样品转研发部"
 description = "Sample shipments go to 研发部, whatever department the subject names."
 subject_keywords = ["样品"]
 department = "研发部"
+override_tag = true
 """
 
 
