@@ -19,7 +19,7 @@ def migrated(oauth_settings):
 def test_health_reports_the_tokens_and_logs_in_with_them(migrated, oauth):
     checks = {c.name: c for c in run_checks(migrated, utc_now())}
     assert list(checks) == ["database", "outbox", "mailbox token", "smtp token", "mailbox",
-                            "smtp"]
+                            "smtp", "nodes"]
     assert all(c.ok for c in checks.values()), [str(c) for c in checks.values()]
     assert str(checks["smtp token"]).startswith(
         "ok smtp token: access token by client credentials, valid 3600 s")
