@@ -55,12 +55,13 @@ def handle(session: Session, services: Services, record: Record, row: Mail, mail
             _sender(ctx, new_text)
         return tuple(ctx.queued)
     if sender in {addr for _, _, addr in (record.outbound or {}).get("chain", [])}:
-        # An approver writing again (a second 同意, a late remark) is no receiver's answer.
-        ctx.log(LogKind.REFUSED, "审核人来信: 没有待其审核的版本, 仅存档")
-        return ()
+        # An approver writing again (a second 同意, a late remark) is no receiver's answer,
+        # but it is a person's word on the record: the sender hears it.
+        _pass_on(ctx, new_text, "审核人来信 (没有待其审核的版本), 不计为反馈")
+        return tuple(ctx.queued)
     if record.transmitted_at is None:
-        ctx.log(LogKind.REFUSED, "信息尚未发出: 来信仅存档, 未作任何更改")
-        return ()
+        _pass_on(ctx, new_text, "信息尚未发出, 来信不计为反馈, 未作任何更改")
+        return tuple(ctx.queued)
     _feedback(ctx, new_text)
     return tuple(ctx.queued)
 
@@ -182,6 +183,20 @@ def _feedback(ctx: ReplyContext, new_text: str) -> None:
         context=outbound_view(ctx.services, record, author=author, feedback=new_text.strip()),
         cause=(record.id, "feedback", mail.message_id), kind="outbound_feedback", record=record,
         reply_to=mail, original=ctx.row.raw, what="反馈转发发起人", log_kind=LogKind.RELAY,
+        now=ctx.now).message_id)
+
+
+def _pass_on(ctx: ReplyContext, new_text: str, why: str) -> None:
+    """A mail that changes nothing still reaches the sender: no person's mail is only archived."""
+    record, mail = ctx.record, ctx.mail
+    ctx.log(LogKind.COMMENT, f"{why}: {_excerpt(new_text)}")
+    author = mail.from_addr.name or mail.from_addr.addr
+    ctx.queued.append(queue_mail(
+        ctx.session, ctx.services, "outbound_feedback", to=[sender_of(record)],
+        context=outbound_view(ctx.services, record, author=author, feedback=new_text.strip(),
+                              note=why),
+        cause=(record.id, "passed_on", mail.message_id), kind="outbound_feedback", record=record,
+        reply_to=mail, original=ctx.row.raw, what="来信转交发起人", log_kind=LogKind.RELAY,
         now=ctx.now).message_id)
 
 

@@ -180,6 +180,9 @@ def test_records_show_json_carries_approvals_and_recipients(outbound, settings, 
     outbound.answer(HEAD, request, "同意", "h@corp.example")
     outbound.answer(DEPUTY, outbound.new_mail()[DEPUTY[1]], "批准", "d@corp.example")
     outbound.answer(HEAD, request, "同意", "h-again@corp.example")  # a second 同意 is no answer
+    passed_on = outbound.smtp.messages[-1]  # but it reaches the sender: no mail is only archived
+    assert passed_on.rcpt_tos == (STAFF[1],)
+    assert "不计为反馈" in passed_on.message.get_body().get_content()
     data = outbound.json(settings, capsys)
     assert data["first_response_at"] is None and data["status"] == "open"
     assert data["direction"] == "outbound" and data["from_department"] == "生产部"
