@@ -257,7 +257,7 @@ def _outbound_sample(created: datetime) -> dict[str, Any]:
         "rule": "供应商往来", "reason": "交期请再核实", "deadline": created + timedelta(days=1),
         "overdue": True,
         "reply_needed": True, "cc_sender": True, "expected": created + timedelta(days=2),
-        "sent_at": created, "author": "采购经理", "feedback": "可以提前到12月12日交货。",
+        "sent_at": created, "author": "采购经理", "feedback": "可以提前到12月12日交货。", "note": "",
         "attachments": ["订单变更.pdf"],
         "record_id": "NX-2026-001", "subject": "回复: [NX-2026-001] 请审核",
         "problem_title": "未能识别审核意见",
