@@ -128,11 +128,11 @@ def test_demo_runs_without_config_or_servers(tmp_path):
     done = gateway_cmd("demo", "--dir", str(tmp_path / "demo"), timeout=120)
     assert done.returncode == 0, done.stderr.decode()
     out = done.stdout.decode()
-    # six seed scenarios and one outside request the enterprise starts; the follow-up, two
+    # six seed scenarios, a stranger's and an unknown department's records, one outside request
+    # the enterprise starts; the follow-up, a participant's mail, the desk's reassignment, two
     # approvals and the supplier's answer thread in
-    assert "created 7" in out and "appended 4" in out and "quarantined 1" in out
+    assert "created 10" in out and "appended 6" in out and "quarantined 1" in out
     assert "审核       " in out and "首次反馈: 王工您好" in out
-    assert "created 9" in out and "appended 3" in out and "quarantined 1" in out
     # A stranger's linked record, a participant heard, an unknown department reassigned.
     assert "关联记录   NX-2026-001" in out and "参与方来信" in out
     assert "来信所请部门: 物流部" in out and "改派部门" in out

@@ -44,7 +44,7 @@ def test_the_wheel_carries_its_defaults_and_runs_the_demo_in_an_empty_folder(tmp
     demo = subprocess.run([sys.executable, "-m", "gateway.cli", "demo"], cwd=empty, env=env,
                           capture_output=True, timeout=180)
     assert demo.returncode == 0, demo.stderr.decode()
-    assert "created 9" in demo.stdout.decode()
+    assert "created 10" in demo.stdout.decode()  # seed scenarios, loop cases, a started request
     assert (empty / "storage" / "demo" / "gateway.sqlite3").exists()
 
 
