@@ -14,7 +14,8 @@ from datetime import datetime
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from gateway.db.models import CHECK_NOW, Record
+from gateway.db.models import Record
+
 
 def due_for_check(session: Session, now: datetime) -> list[str]:
     """Ids of the records whose stored check time has come, soonest first."""
