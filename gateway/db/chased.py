@@ -53,17 +53,19 @@ def running_deadlines(session: Session, statuses: Iterable[str], limit: int | No
     A response deadline runs until the first answer or completion, a resolution deadline
     until completion. `limit` bounds the rows read, so the answer comes off the index.
     """
-    chased = Record.status.in_(list(statuses))
-    response = (select(Record).where(chased, Record.due_at.is_not(None),
-                                     Record.first_response_at.is_(None),
-                                     Record.resolved_at.is_(None))
-                .order_by(Record.due_at, Record.id))
-    resolution = (select(Record).where(chased, Record.resolve_due_at.is_not(None),
-                                       Record.resolved_at.is_(None))
-                  .order_by(Record.resolve_due_at, Record.id))
-    if limit is not None:
-        response, resolution = response.limit(limit), resolution.limit(limit)
-    rows = [(r, "response", r.due_at) for r in session.scalars(response)]
-    rows += [(r, "resolution", r.resolve_due_at) for r in session.scalars(resolution)]
+    rows = []
+    for status in statuses:  # one index range per status, read in deadline order
+        response = (select(Record).where(Record.status == status, Record.due_at.is_not(None),
+                                         Record.first_response_at.is_(None),
+                                         Record.resolved_at.is_(None))
+                    .order_by(Record.due_at, Record.id))
+        resolution = (select(Record).where(Record.status == status,
+                                           Record.resolve_due_at.is_not(None),
+                                           Record.resolved_at.is_(None))
+                      .order_by(Record.resolve_due_at, Record.id))
+        if limit is not None:
+            response, resolution = response.limit(limit), resolution.limit(limit)
+        rows += [(r, "response", r.due_at) for r in session.scalars(response)]
+        rows += [(r, "resolution", r.resolve_due_at) for r in session.scalars(resolution)]
     rows.sort(key=lambda row: (row[2], row[0].id, row[1]))
     return rows if limit is None else rows[:limit]
