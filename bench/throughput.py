@@ -5,6 +5,9 @@ Phase 2 (throughput): N mails wait in INBOX; the daemon starts and processes the
 clock stops when the last acknowledgement reaches the local SMTP server.
 Phase 3 (latency): with the daemon idling in IMAP IDLE, mails are appended one by one at a
 steady rate; each one's APPEND → acknowledgement-received time is measured.
+CPU: the user and system time of the gateway's own processes (the daemon and its outbox
+sender; not Dovecot, not the benchmark's SMTP server) from start-up to the last
+acknowledgement, per mail. `--database-url` runs on PostgreSQL (a private schema).
 Memory: the peak of the summed PSS of the daemon and its forked outbox sender (shared pages
 counted once), and each process's VmHWM. The last line printed is one JSON object.
 
@@ -14,6 +17,7 @@ counted once), and each process's VmHWM. The last line printed is one JSON objec
 from __future__ import annotations
 
 import argparse
+import contextlib
 import email
 import email.policy
 import json
@@ -136,7 +140,8 @@ def bare_limit(dovecot: Dovecot, mails: list[bytes]) -> float:
     return len(uids) / elapsed
 
 
-def write_config(folder: Path, imap_port: int, smtp_port: int) -> Path:
+def write_config(folder: Path, imap_port: int, smtp_port: int, database_url: str | None = None
+                 ) -> Path:
     config = folder / "config.toml"
     config.write_text(f"""
 [gateway]
@@ -163,7 +168,8 @@ from = "信息交流网关 <gateway@bench.test>"
 limit = 1000000  # 50 senders write thousands of mails: every one is acknowledged
 [logging]
 level = "WARNING"
-""", encoding="utf-8")
+""" + (f"[database]\nurl = {json.dumps(database_url)}\n" if database_url else ""),
+                      encoding="utf-8")
     return config
 
 
@@ -189,10 +195,13 @@ class MemoryWatch:
     in every process that maps them, PSS splits them, so the PSS sum is the memory both use.
     """
 
-    def __init__(self, pid: int, interval: float = 0.2):
+    def __init__(self, pid: int, interval: float = 0.2, acked=lambda: 0):
         import psutil
 
         self.main = psutil.Process(pid)
+        # (CPU seconds, acknowledgements) at the first sample that saw one: start-up is over.
+        self.first_acked: tuple[float, int] | None = None
+        self._acked = acked
         self.peak_pss_mb = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, args=(interval,), daemon=True)
@@ -207,9 +216,24 @@ class MemoryWatch:
             except (psutil.Error, OSError):
                 continue
             self.peak_pss_mb = max(self.peak_pss_mb, total / 1024)
+            if self.first_acked is None and (acked := self._acked()):
+                self.first_acked = (self.cpu_seconds(), acked)
 
     def _tree(self):
         return [self.main, *self.main.children(recursive=True)]
+
+    def cpu_seconds(self) -> float:
+        """User and system time the daemon and its children have used so far."""
+        import psutil
+
+        total = 0.0
+        for process in self._tree():
+            try:
+                times = process.cpu_times()
+            except psutil.Error:
+                continue
+            total += times.user + times.system
+        return total
 
     def stop(self) -> dict[str, float]:
         """Stop sampling; each process's peak RSS (VmHWM) by name."""
@@ -230,6 +254,7 @@ def main() -> int:
     parser.add_argument("--latency-mails", type=int, default=300)
     parser.add_argument("--rate", type=float, default=50.0, help="appends/s in the latency phase")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--database-url", help="PostgreSQL URL; a private schema is used")
     args = parser.parse_args()
     if reason := dovecot_available():
         print(f"cannot run: {reason}", file=sys.stderr)
@@ -238,7 +263,8 @@ def main() -> int:
     generated = [make_mail(n, rng) for n in range(args.mails + args.latency_mails)]
     batch, trickle = generated[:args.mails], generated[args.mails:]
 
-    with tempfile.TemporaryDirectory(prefix="gw-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="gw-bench-") as tmp, \
+            private_schema(args.database_url) as database_url:
         folder = Path(tmp)
         os.chmod(folder, 0o755)
         dovecot = Dovecot(folder / "dovecot", {USER: PASSWORD}).start()
@@ -254,16 +280,24 @@ def main() -> int:
             for _, raw in batch:
                 client.append("INBOX", raw)
             client.logout()
-            daemon = start_daemon(write_config(folder, dovecot.port, smtp.port))
+            daemon = start_daemon(write_config(folder, dovecot.port, smtp.port, database_url))
             started = time.monotonic()
-            memory = MemoryWatch(daemon.pid)
-            if not clock.wait([m for m, _ in batch], timeout=max(120, args.mails / 20)):
+            memory = MemoryWatch(daemon.pid, acked=lambda: len(clock.acks))
+            if not clock.wait([m for m, _ in batch], timeout=max(300, args.mails / 5)):
                 print(f"timed out: {len(clock.acks)}/{args.mails} acknowledgements", file=sys.stderr)
                 return 1
+            cpu_s = memory.cpu_seconds()
+            cpu_ms = cpu_s * 1000 / args.mails
+            first_cpu, first_acks = memory.first_acked or (0.0, 0)
+            steady_ms = ((cpu_s - first_cpu) * 1000 / (args.mails - first_acks)
+                         if first_acks < args.mails else cpu_ms)
             elapsed = max(clock.acks[m] for m, _ in batch) - started
             rate = args.mails / elapsed
             print(f"end to end: {args.mails} mails in {elapsed:.2f}s = {rate:,.0f} mails/s "
                   f"(incl. daemon start-up); {rate / bare:.0%} of the bare limit")
+            print(f"gateway CPU: {cpu_ms:.2f} ms per mail (daemon and outbox sender, "
+                  f"start-up included); {steady_ms:.2f} ms per mail after the first "
+                  "acknowledgement (start-up excluded)")
 
             latencies = appended_latencies(dovecot, clock, trickle, args.rate)
             p50 = statistics.median(latencies)
@@ -279,6 +313,9 @@ def main() -> int:
                               "peak_rss_mb": round(rss, 1),
                               "peak_rss_by_process_mb": {k: round(v, 1) for k, v in peaks.items()},
                               "bare_mails_per_s": round(bare, 1),
+                              "cpu_ms_per_mail": round(cpu_ms, 3),
+                              "cpu_ms_per_mail_steady": round(steady_ms, 3),
+                              "database": "postgresql" if database_url else "sqlite",
                               "ratio_to_bare": round(rate / bare, 3)}))
             return 0
         finally:
@@ -290,6 +327,28 @@ def main() -> int:
                     daemon.kill()
             smtp.stop()
             dovecot.stop()
+
+
+@contextlib.contextmanager
+def private_schema(url: str | None):
+    """The URL with a throw-away schema of its own on PostgreSQL; None (SQLite) unchanged."""
+    if not url:
+        yield None
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    schema = f"bench_{os.getpid()}_{random.getrandbits(24):06x}"
+    admin = create_engine(url)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}
+                                              ).render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 def appended_latencies(dovecot: Dovecot, clock: AckClock, mails, rate: float) -> list[float]:

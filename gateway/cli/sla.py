@@ -22,7 +22,9 @@ def add_commands(sub: argparse._SubParsersAction, settings_of, gateway_of) -> No
 
     due = actions.add_parser("due", help="records due or breached, with working time left")
     due.add_argument("--json", action="store_true")
-    due.set_defaults(handler=lambda args: _due(gateway_of(args), args.json))
+    due.add_argument("--limit", type=int, default=100,
+                     help="show the N soonest deadlines (default 100; 0 shows all)")
+    due.set_defaults(handler=lambda args: _due(gateway_of(args), args.json, args.limit))
 
     explain = actions.add_parser("explain", help="how a record's deadlines were computed")
     explain.add_argument("id")
@@ -39,10 +41,10 @@ def add_commands(sub: argparse._SubParsersAction, settings_of, gateway_of) -> No
 # --- sla due ----------------------------------------------------------------------------------
 
 
-def _due(gateway, as_json: bool) -> int:
+def _due(gateway, as_json: bool, limit: int = 100) -> int:
     now = gateway.clock()
     with gateway.sessions() as session:
-        rows = due_rows(session, gateway.calendar, now)
+        rows = due_rows(session, gateway.calendar, now, limit or None)
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0

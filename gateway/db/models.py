@@ -19,6 +19,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     event,
+    inspect,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
@@ -46,6 +47,11 @@ class UtcDateTime(TypeDecorator):
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
+
+
+# The stored next check time that means "look at this record at the next due-check": a new
+# record, or one whose deadlines or status just changed (see db/chased.py).
+CHECK_NOW = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Base(DeclarativeBase):
@@ -110,12 +116,25 @@ class Record(Base):
     # A message the enterprise starts: receivers and options as written, the text to send.
     outbound: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     transmitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # 传递时间
+    # When the due-check next has something to do for this record; None: nothing left to chase.
+    next_check_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=CHECK_NOW)
 
     mails: Mapped[list[Mail]] = relationship(back_populates="record", order_by="Mail.id")
     log: Mapped[list[LogEntry]] = relationship(back_populates="record", order_by="LogEntry.id")
     approvals: Mapped[list[Approval]] = relationship(order_by="Approval.id", viewonly=True)
     transmissions: Mapped[list[Transmission]] = relationship(order_by="Transmission.id",
                                                              viewonly=True)
+
+    # The listings' and the due-check's query shapes on a register of a million records.
+    __table_args__ = (
+        Index("ix_records_next_check_at", "next_check_at"),
+        Index("ix_records_created_at_id", "created_at", "id"),
+        Index("ix_records_status_created_at", "status", "created_at"),
+        Index("ix_records_department_status_created_at", "department", "status", "created_at"),
+        Index("ix_records_closed_at", "closed_at"),
+        Index("ix_records_status_due_at", "status", "due_at"),
+        Index("ix_records_status_resolve_due_at", "status", "resolve_due_at"),
+    )
 
 
 class Mail(Base):
@@ -243,6 +262,21 @@ def _refuse_log_changes(session: Session, flush_context: Any, instances: Any) ->
     for obj in (*session.dirty, *session.deleted):
         if isinstance(obj, LogEntry) and (obj in session.deleted or session.is_modified(obj)):
             raise AppendOnlyViolation(f"log entry {obj.id} of {obj.record_id} is append-only")
+
+
+# What chasing reads of a record: a change of any of them may move its next notice.
+CHASE_INPUTS = ("status", "urgency", "created_at", "due_at", "resolve_due_at",
+                "first_response_at", "resolved_at")
+
+
+@event.listens_for(Session, "before_flush")
+def _recheck_changed(session: Session, flush_context: Any, instances: Any) -> None:
+    # The due-check looks at a changed record next time and stores its new check time.
+    for obj in session.dirty:
+        if isinstance(obj, Record):
+            state = inspect(obj)
+            if any(state.attrs[name].history.has_changes() for name in CHASE_INPUTS):
+                obj.next_check_at = CHECK_NOW
 
 
 class AutoReply(Base):

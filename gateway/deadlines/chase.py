@@ -176,6 +176,28 @@ def due(
     return Due(tuple(sorted(send, key=_order)), tuple(superseded))
 
 
+def next_check(
+    state: RecordClock,
+    sent: frozenset[str] | set[str],
+    policy: ChasePolicy,
+    calendar: WorkCalendar,
+) -> datetime | None:
+    """The first instant at which `due` has something for this record; None: never again.
+
+    Each deadline's series is in time order and `due` looks at its notices due by `now`, so
+    it finds work exactly once the series' first notice not yet stored is due. The due-check
+    stores this time per record and looks only at records whose time has come.
+    """
+    soonest = None
+    for series in _plans(state, policy, calendar):
+        for notice in series:
+            if notice.key not in sent:
+                if soonest is None or notice.due_at < soonest:
+                    soonest = notice.due_at
+                break
+    return soonest
+
+
 def _order(notice: Notice) -> tuple[datetime, int]:
     return notice.due_at, notice.seq
 

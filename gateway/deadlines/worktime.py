@@ -116,6 +116,8 @@ class WorkCalendar:
         self._on_unknown_year = on_unknown_year
         self._reasons: dict[date, str | None] = {}  # day → why it is off, None if worked
         self._fallback: dict[int, Mapping[date, str]] = {}
+        # Every deadline and notice walks days; each day's periods are made once.
+        self._periods: dict[date, tuple[tuple[datetime, datetime], ...]] = {}
 
     # -- days -------------------------------------------------------------------------
 
@@ -171,6 +173,12 @@ class WorkCalendar:
 
     def working_periods(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
         """The [start, end) spans of working time on `day`, in the calendar's zone; () if off."""
+        periods = self._periods.get(day)
+        if periods is None:
+            periods = self._periods[day] = self._working_periods(day)
+        return periods
+
+    def _working_periods(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
         if not self.is_workday(day):
             return ()
         return tuple(

@@ -189,8 +189,11 @@ def _figures(
     def hours(a: datetime, b: datetime) -> float:
         return working_time(a, b).total_seconds() / 3600
 
-    responded = [f for f in opened if f.first_response_at and f.first_response_at <= cutoff]
-    due = [f for f in opened if f.due_at and (f in responded or f.due_at <= cutoff)]
+    def answered(f: RecordFacts) -> bool:
+        return bool(f.first_response_at and f.first_response_at <= cutoff)
+
+    responded = [f for f in opened if answered(f)]
+    due = [f for f in opened if f.due_at and (answered(f) or f.due_at <= cutoff)]
     on_time = [f for f in due if f.first_response_at and f.first_response_at <= f.due_at]
     response = [hours(f.created_at, f.first_response_at) for f in responded]
     finished = [(f, f.resolved_at or f.closed_at) for f in opened]

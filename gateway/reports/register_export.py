@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -114,20 +114,24 @@ def is_classified(record: RegisteredRecord) -> bool:
 
 
 def rows(records: Iterable[RegisteredRecord], include_classified: bool = False
-         ) -> list[tuple[Cell, ...]]:
-    """One row per record; a 涉密 record's content columns withheld unless included."""
-    return [tuple(WITHHELD if c.header in CONTENT_HEADERS and is_classified(r)
+         ) -> Iterator[tuple[Cell, ...]]:
+    """One row per record, made as they are read, so an export streams; a 涉密 record's
+    content columns withheld unless included."""
+    return (tuple(WITHHELD if c.header in CONTENT_HEADERS and is_classified(r)
                   and not include_classified else c.value(r) for c in COLUMNS)
-            for r in records]
+            for r in records)
 
 
-def write_csv(path: Path, table: Sequence[Sequence[Cell]], tz: ZoneInfo) -> None:
+def write_csv(path: Path, table: Iterable[Sequence[Cell]], tz: ZoneInfo) -> int:
     # UTF-8 with a BOM: Excel on Chinese Windows reads BOM-less CSV as GBK and garbles it.
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         out = csv.writer(handle)
         out.writerow(HEADERS)
+        count = 0
         for row in table:
             out.writerow([_text(v, tz) for v in row])
+            count += 1
+    return count
 
 
 def _text(value: Cell, tz: ZoneInfo) -> str:
@@ -143,39 +147,55 @@ def excel_value(value: Any, tz: ZoneInfo) -> Any:
     return value
 
 
-def write_xlsx(path: Path, table: Sequence[Sequence[Cell]], tz: ZoneInfo,
-               title: str = "信息交流记录表") -> None:
+def write_xlsx(path: Path, table: Iterable[Sequence[Cell]], tz: ZoneInfo,
+               title: str = "信息交流记录表") -> int:
     from openpyxl import Workbook
 
-    book = Workbook()
-    sheet = book.active
-    sheet.title = title
-    fill_sheet(sheet, HEADERS, [c.width for c in COLUMNS], table, tz)
+    book = Workbook(write_only=True)  # rows go to disk as they come: memory stays flat
+    sheet = book.create_sheet(title)
+    count = fill_sheet(sheet, HEADERS, [c.width for c in COLUMNS], table, tz)
     book.save(path)
+    return count
 
 
 def fill_sheet(sheet: Any, headers: Sequence[str], widths: Sequence[int],
-               table: Sequence[Sequence[Any]], tz: ZoneInfo) -> None:
-    """Bold frozen header, set widths, real dates: the shape every sheet of ours has."""
+               table: Iterable[Sequence[Any]], tz: ZoneInfo) -> int:
+    """Bold frozen header, set widths, real dates: the shape every sheet of ours has.
+
+    Works on ordinary and write-only sheets alike; how many rows it wrote below the header.
+    """
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
-    sheet.append(list(headers))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
     sheet.freeze_panes = "A2"
     for index, width in enumerate(widths, 1):
         sheet.column_dimensions[get_column_letter(index)].width = width
+    bold = Font(bold=True)
+    header = []
+    for text in headers:
+        cell = WriteOnlyCell(sheet, value=text)
+        cell.font = bold
+        header.append(cell)
+    sheet.append(header)
+    count = 0
     for row in table:
-        sheet.append([excel_value(v, tz) for v in row])
-        for cell in sheet[sheet.max_row]:
-            if isinstance(cell.value, datetime):
-                cell.number_format = DATE_FORMAT
+        sheet.append([_excel_cell(sheet, v, tz, WriteOnlyCell) for v in row])
+        count += 1
+    return count
+
+
+def _excel_cell(sheet: Any, value: Any, tz: ZoneInfo, make_cell: Any) -> Any:
+    value = excel_value(value, tz)
+    if not isinstance(value, datetime):
+        return value
+    cell = make_cell(sheet, value=value)
+    cell.number_format = DATE_FORMAT
+    return cell
 
 
 def export(records: Iterable[RegisteredRecord], tz: ZoneInfo, fmt: str, out: Path,
            include_classified: bool = False) -> int:
     """Write the records, in the order given, as `fmt` (xlsx or csv); how many were written."""
-    table = rows(records, include_classified)
-    (write_xlsx if fmt == "xlsx" else write_csv)(out, table, tz)
-    return len(table)
+    write = write_xlsx if fmt == "xlsx" else write_csv
+    return write(out, rows(records, include_classified), tz)

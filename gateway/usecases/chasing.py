@@ -10,15 +10,17 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from gateway.alerts.channels import notice_events
-from gateway.db import mails, notices, records
+from gateway.db import chased, mails, notices, records
 from gateway.db.models import Record
 from gateway.deadlines.chase import (
     ChasePolicy,
     DeadlineClock,
+    Due,
     Notice,
     NoticeKind,
     RecordClock,
     due,
+    next_check,
     working_time_left,
 )
 from gateway.errors import Duplicate
@@ -72,37 +74,82 @@ def record_clock(record: Record) -> RecordClock:
     )
 
 
+# Records settled per transaction when the due-check looks at many at once.
+CHECK_BATCH = 500
+
+
 def check(services: Services, policy: ChasePolicy, now: datetime) -> CheckResult:
     """Queue every notice due at `now`; one transaction per record that has one.
 
-    Reading is one pass over the open records; only records with something due are written,
-    each in its own transaction, so a conflict with an overlapping run costs one record.
+    Only records whose stored check time has come are read (db/chased.py). Those with
+    nothing due get their next check time in one transaction per batch; each record with
+    something due is written in its own, so a conflict with an overlapping run costs one.
     """
     with services.sessions() as session:
-        chased = records.with_status(session, CHASED)
-        sent = notices.sent_keys(session, [r.id for r in chased])
-        work = []
-        for record in chased:
-            found = due(record_clock(record), sent.get(record.id, set()), now, policy,
-                        services.calendar)
-            if found.send or found.superseded:
-                work.append((record.id, found))
+        candidates = chased.due_for_check(session, now)
+    work: list[str] = []
+    for start in range(0, len(candidates), CHECK_BATCH):
+        with services.sessions.begin() as session:
+            work += _settle(session, services, policy,
+                            candidates[start:start + CHECK_BATCH], now)
     queued, skipped, conflicts = [], [], 0
-    for record_id, found in work:
+    for record_id in work:
         try:
             with services.sessions.begin() as session:
-                record = records.get_record(session, record_id)
-                for notice in found.superseded:
-                    _supersede(session, record, notice, now)
-                    skipped.append((record_id, notice.key))
-                for notice in found.send:
-                    _send(session, services, record, notice, now)
-                    queued.append((record_id, notice.key))
+                sent, superseded = _chase(session, services, policy, record_id, now)
         except Duplicate:
             conflicts += 1  # an overlapping run recorded these first; its mails stand
             log.info("notices of %s were queued by another run", record_id)
+            continue
+        queued += sent
+        skipped += superseded
     queued += approval.chase(services, policy, now)  # 审核 deadlines, chased alike
     return CheckResult(tuple(queued), tuple(skipped), conflicts)
+
+
+def _settle(session: Session, services: Services, policy: ChasePolicy,
+            record_ids: list[str], now: datetime) -> list[str]:
+    """Store the next check time of the records with nothing due; the ids of the others."""
+    found = chased.locked(session, record_ids)
+    sent = notices.sent_keys(session, [r.id for r in found])
+    later: dict[str, datetime | None] = {}
+    work = []
+    for record in found:
+        keys = sent.get(record.id, set())
+        if record.status not in CHASED:
+            later[record.id] = None
+        elif _due(record, keys, now, policy, services):
+            work.append(record.id)
+        else:
+            later[record.id] = next_check(record_clock(record), keys, policy, services.calendar)
+    chased.store_next(session, later)
+    return work
+
+
+def _due(record: Record, keys: set[str], now: datetime, policy: ChasePolicy,
+         services: Services) -> Due | None:
+    found = due(record_clock(record), keys, now, policy, services.calendar)
+    return found if found.send or found.superseded else None
+
+
+def _chase(session: Session, services: Services, policy: ChasePolicy, record_id: str,
+           now: datetime) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Queue one record's due notices and store its next check time: (sent, superseded)."""
+    (record,) = chased.locked(session, [record_id])
+    keys = notices.sent_keys(session, [record_id]).get(record_id, set())
+    found = _due(record, keys, now, policy, services) if record.status in CHASED else None
+    if found is None:
+        record.next_check_at = (next_check(record_clock(record), keys, policy, services.calendar)
+                                if record.status in CHASED else None)
+        return [], []
+    for notice in found.superseded:
+        _supersede(session, record, notice, now)
+    for notice in found.send:
+        _send(session, services, record, notice, now)
+    keys |= {n.key for n in (*found.superseded, *found.send)}
+    record.next_check_at = next_check(record_clock(record), keys, policy, services.calendar)
+    return ([(record_id, n.key) for n in found.send],
+            [(record_id, n.key) for n in found.superseded])
 
 
 def _supersede(session: Session, record: Record, notice: Notice, now: datetime) -> None:

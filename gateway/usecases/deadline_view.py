@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from gateway.db import notices, records
+from gateway.db import chased, notices, records
 from gateway.db.models import Record, SentNotice
 from gateway.deadlines.chase import ChasePolicy, DeadlineClock, Notice, plan
 from gateway.deadlines.policy import record_deadlines
@@ -22,21 +22,21 @@ from gateway.usecases.services import Services
 SHOWN_REPEATS = 3
 
 
-def due_rows(session: Session, calendar: WorkCalendar, now: datetime) -> list[dict[str, Any]]:
-    """Every running deadline of every chased record, soonest first."""
+def due_rows(session: Session, calendar: WorkCalendar, now: datetime,
+             limit: int | None = None) -> list[dict[str, Any]]:
+    """The running deadlines of the chased records, soonest first; the first `limit` if given."""
     rows = []
-    for record in records.with_status(session, CHASED):
-        for clock, deadline in record_clock(record).running():
-            left = calendar.working_time_between(now, deadline)
-            rows.append({
-                "id": record.id, "urgency": record.urgency, "department": record.department,
-                "owner": record.owner_addr, "clock": clock.value,
-                "clock_label": CLOCK_LABELS[clock], "deadline": deadline.isoformat(),
-                "breached": deadline <= now,
-                "working_time_left_s": int(left.total_seconds()),
-                "working_time_left_text": format_working_time(abs(left)),
-            })
-    return sorted(rows, key=lambda r: r["deadline"])
+    for record, clock, deadline in chased.running_deadlines(session, CHASED, limit):
+        left = calendar.working_time_between(now, deadline)
+        rows.append({
+            "id": record.id, "urgency": record.urgency, "department": record.department,
+            "owner": record.owner_addr, "clock": clock,
+            "clock_label": CLOCK_LABELS[DeadlineClock(clock)], "deadline": deadline.isoformat(),
+            "breached": deadline <= now,
+            "working_time_left_s": int(left.total_seconds()),
+            "working_time_left_text": format_working_time(abs(left)),
+        })
+    return rows
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,71 @@
+"""The chased records' stored next check times, and their running deadlines soonest first.
+
+A record's `next_check_at` is when the due-check next has something to do for it. Any change
+of what chasing reads (status, urgency, the deadlines, the answer and completion times) sets
+it to CHECK_NOW at flush (models.py), so no use case can forget it; the next due-check computes
+the real time and stores it. A record opened gets CHECK_NOW as its column default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import datetime
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
+
+from gateway.db.models import Record
+
+
+def due_for_check(session: Session, now: datetime) -> list[str]:
+    """Ids of the records whose stored check time has come, soonest first."""
+    return list(session.scalars(
+        select(Record.id).where(Record.next_check_at <= now)
+        .order_by(Record.next_check_at, Record.id)))
+
+
+def locked(session: Session, record_ids: Collection[str]) -> Sequence[Record]:
+    """The records, held against concurrent change until the transaction ends.
+
+    PostgreSQL locks the rows; SQLite's transactions already hold its single write lock.
+    """
+    if not record_ids:
+        return []
+    return session.scalars(select(Record).where(Record.id.in_(list(record_ids)))
+                           .order_by(Record.id).with_for_update()).all()
+
+
+_SET_NEXT = (update(Record.__table__).where(Record.__table__.c.id == bindparam("rid"))
+             .values(next_check_at=bindparam("at")))
+
+
+def store_next(session: Session, times: Mapping[str, datetime | None]) -> None:
+    """Store each record's next check time, in one statement."""
+    if times:
+        session.connection().execute(
+            _SET_NEXT, [{"rid": rid, "at": at} for rid, at in times.items()])
+
+
+def running_deadlines(session: Session, statuses: Iterable[str], limit: int | None
+                      ) -> list[tuple[Record, str, datetime]]:
+    """(record, "response" | "resolution", deadline) of the chased records, soonest first.
+
+    A response deadline runs until the first answer or completion, a resolution deadline
+    until completion. `limit` bounds the rows read, so the answer comes off the index.
+    """
+    rows = []
+    for status in statuses:  # one index range per status, read in deadline order
+        response = (select(Record).where(Record.status == status, Record.due_at.is_not(None),
+                                         Record.first_response_at.is_(None),
+                                         Record.resolved_at.is_(None))
+                    .order_by(Record.due_at, Record.id))
+        resolution = (select(Record).where(Record.status == status,
+                                           Record.resolve_due_at.is_not(None),
+                                           Record.resolved_at.is_(None))
+                      .order_by(Record.resolve_due_at, Record.id))
+        if limit is not None:
+            response, resolution = response.limit(limit), resolution.limit(limit)
+        rows += [(r, "response", r.due_at) for r in session.scalars(response)]
+        rows += [(r, "resolution", r.resolve_due_at) for r in session.scalars(resolution)]
+    rows.sort(key=lambda row: (row[2], row[0].id, row[1]))
+    return rows if limit is None else rows[:limit]
