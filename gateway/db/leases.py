@@ -26,7 +26,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from gateway.db.models import JobRun, Lease, UtcDateTime
+from gateway.db.cluster_tables import JobRun, Lease
+from gateway.db.models import UtcDateTime
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from gateway.db.cluster_tables import Node
 from gateway.db.leases import Holding, database_now, holdings
-from gateway.db.models import Node
 from gateway.db.reporting import _existing
 
 FORGET_AFTER = timedelta(days=1)  # rows of nodes gone this long are deleted by the living

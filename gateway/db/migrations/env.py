@@ -3,6 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine
 
+from gateway.db import cluster_tables  # noqa: F401 - its tables join Base.metadata
 from gateway.db.models import Base
 
 config = context.config
