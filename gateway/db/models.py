@@ -20,6 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     inspect,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
@@ -52,6 +53,9 @@ class UtcDateTime(TypeDecorator):
 # The stored next check time that means "look at this record at the next due-check": a new
 # record, or one whose deadlines or status just changed (see db/chased.py).
 CHECK_NOW = datetime(1970, 1, 1, tzinfo=UTC)
+# Where a record's response and resolution deadlines still run (the partial indexes' rows).
+UNANSWERED = "first_response_at IS NULL AND resolved_at IS NULL"
+UNRESOLVED = "resolved_at IS NULL"
 
 
 class Base(DeclarativeBase):
@@ -132,8 +136,11 @@ class Record(Base):
         Index("ix_records_status_created_at", "status", "created_at"),
         Index("ix_records_department_status_created_at", "department", "status", "created_at"),
         Index("ix_records_closed_at", "closed_at"),
-        Index("ix_records_status_due_at", "status", "due_at"),
-        Index("ix_records_status_resolve_due_at", "status", "resolve_due_at"),
+        # Partial: `sla due` reads only running deadlines, off these in deadline order.
+        Index("ix_records_status_due_at", "status", "due_at",
+              sqlite_where=text(UNANSWERED), postgresql_where=text(UNANSWERED)),
+        Index("ix_records_status_resolve_due_at", "status", "resolve_due_at",
+              sqlite_where=text(UNRESOLVED), postgresql_where=text(UNRESOLVED)),
     )
 
 

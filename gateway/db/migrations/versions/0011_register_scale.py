@@ -20,8 +20,12 @@ INDEXES = (
     ('ix_records_status_created_at', ['status', 'created_at']),
     ('ix_records_department_status_created_at', ['department', 'status', 'created_at']),
     ('ix_records_closed_at', ['closed_at']),
-    ('ix_records_status_due_at', ['status', 'due_at']),
-    ('ix_records_status_resolve_due_at', ['status', 'resolve_due_at']),
+)
+# Running deadlines only: `sla due` reads them off these in deadline order.
+PARTIAL = (
+    ('ix_records_status_due_at', ['status', 'due_at'], gateway.db.models.UNANSWERED),
+    ('ix_records_status_resolve_due_at', ['status', 'resolve_due_at'],
+     gateway.db.models.UNRESOLVED),
 )
 
 
@@ -36,10 +40,13 @@ def upgrade() -> None:
                .values(next_check_at=gateway.db.models.CHECK_NOW))
     for name, columns in INDEXES:
         op.create_index(name, 'records', columns, unique=False)
+    for name, columns, where in PARTIAL:
+        op.create_index(name, 'records', columns, unique=False,
+                        sqlite_where=sa.text(where), postgresql_where=sa.text(where))
 
 
 def downgrade() -> None:
-    for name, _ in INDEXES:
+    for name, *_ in (*INDEXES, *PARTIAL):
         op.drop_index(name, table_name='records')
     with op.batch_alter_table('records') as batch:
         batch.drop_column('next_check_at')
