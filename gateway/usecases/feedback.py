@@ -166,7 +166,7 @@ def _chase_receivers(ctx: ReplyContext) -> None:
 
 def _feedback(ctx: ReplyContext, new_text: str) -> None:
     """A receiver answered: stamp 实际反馈时间, and relay it to the sender."""
-    record, mail = ctx.record, ctx.mail
+    record = ctx.record
     first = record.first_response_at is None
     ctx.log(LogKind.FEEDBACK, f"{'首次' if first else ''}反馈: {_excerpt(new_text)}",
             first=first)
@@ -177,26 +177,25 @@ def _feedback(ctx: ReplyContext, new_text: str) -> None:
         record.status = step.after.value
     if first:
         record.first_response_at = ctx.now
-    author = mail.from_addr.name or mail.from_addr.addr
-    ctx.queued.append(queue_mail(
-        ctx.session, ctx.services, "outbound_feedback", to=[sender_of(record)],
-        context=outbound_view(ctx.services, record, author=author, feedback=new_text.strip()),
-        cause=(record.id, "feedback", mail.message_id), kind="outbound_feedback", record=record,
-        reply_to=mail, original=ctx.row.raw, what="反馈转发发起人", log_kind=LogKind.RELAY,
-        now=ctx.now).message_id)
+    _relay(ctx, new_text, "feedback", "反馈转发发起人")
 
 
 def _pass_on(ctx: ReplyContext, new_text: str, why: str) -> None:
     """A mail that changes nothing still reaches the sender: no person's mail is only archived."""
-    record, mail = ctx.record, ctx.mail
     ctx.log(LogKind.COMMENT, f"{why}: {_excerpt(new_text)}")
+    _relay(ctx, new_text, "passed_on", "来信转交发起人", note=why)
+
+
+def _relay(ctx: ReplyContext, new_text: str, cause: str, what: str, note: str = "") -> None:
+    """The mail's new text to the sender, the original attached (template outbound_feedback)."""
+    record, mail = ctx.record, ctx.mail
     author = mail.from_addr.name or mail.from_addr.addr
     ctx.queued.append(queue_mail(
         ctx.session, ctx.services, "outbound_feedback", to=[sender_of(record)],
         context=outbound_view(ctx.services, record, author=author, feedback=new_text.strip(),
-                              note=why),
-        cause=(record.id, "passed_on", mail.message_id), kind="outbound_feedback", record=record,
-        reply_to=mail, original=ctx.row.raw, what="来信转交发起人", log_kind=LogKind.RELAY,
+                              note=note),
+        cause=(record.id, cause, mail.message_id), kind="outbound_feedback", record=record,
+        reply_to=mail, original=ctx.row.raw, what=what, log_kind=LogKind.RELAY,
         now=ctx.now).message_id)
 
 
