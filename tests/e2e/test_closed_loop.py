@@ -12,6 +12,7 @@ from email.policy import default as default_policy
 from email.utils import format_datetime, formataddr
 
 import pytest
+from loopdriver import Driver
 from mailmaker import GATEWAY, START, gbk_mail
 from paths import ROOT
 
@@ -42,28 +43,13 @@ def gateway(settings, clock):
     gateway.close()
 
 
-class Loop:
+class Loop(Driver):
     """Drives one record's life: mails into Dovecot, a poll, a flush, what SMTP received."""
 
     def __init__(self, gateway, source, imap_append, smtp_capture, clock):
-        self.gateway, self.source, self.append = gateway, source, imap_append
-        self.smtp, self.clock = smtp_capture, clock
+        super().__init__(gateway, source, imap_append, smtp_capture, clock)
         self.record_id: str | None = None
         self.notice = None  # the department's notification, which staff answer
-        self.seen = 0
-
-    def deliver(self, raw: bytes) -> list:
-        self.clock.advance(minutes=10)
-        self.append(raw)
-        results = self.gateway.process_batch(self.source)
-        self.gateway.flush()
-        return results
-
-    def new_mail(self) -> list:
-        """Messages SMTP received since the last call, parsed."""
-        messages = self.smtp.messages
-        fresh, self.seen = messages[self.seen:], len(messages)
-        return fresh
 
     def open_record(self) -> dict:
         (result,) = self.deliver(gbk_mail())

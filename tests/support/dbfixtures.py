@@ -24,23 +24,25 @@ def storage_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'gateway.sqlite3'}"
         return
-    base = os.environ.get(PG_ENV)
-    if not base:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{PG_ENV} must be set under CI")
-        pytest.skip(f"{PG_ENV} not set: PostgreSQL storage tests skipped")
-    with private_schema(base) as url:
+    with _postgres("PostgreSQL storage tests") as url:
         yield url
 
 
 @pytest.fixture
 def pg_storage_url():
     """A throw-away PostgreSQL schema (for what only PostgreSQL does: several nodes)."""
+    with _postgres("PostgreSQL tests") as url:
+        yield url
+
+
+@contextlib.contextmanager
+def _postgres(what: str) -> Iterator[str]:
+    """A private schema on $GATEWAY_TEST_DATABASE_URL; skipped when unset, failed under CI."""
     base = os.environ.get(PG_ENV)
     if not base:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{PG_ENV} must be set under CI")
-        pytest.skip(f"{PG_ENV} not set: PostgreSQL tests skipped")
+        pytest.skip(f"{PG_ENV} not set: {what} skipped")
     with private_schema(base) as url:
         yield url
 
