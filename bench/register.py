@@ -36,7 +36,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "support"))
 sys.path.insert(0, str(ROOT))
+
+from dbfixtures import private_schema  # noqa: E402
 
 from gateway.cli.main import main as cli  # noqa: E402
 from gateway.config import load_settings  # noqa: E402
@@ -267,15 +270,20 @@ def measure(gateway: Gateway, config: Path, folder: Path, n: int) -> dict[str, f
 
 @contextlib.contextmanager
 def database(url: str | None) -> Iterator[tuple[Path, str]]:
+    """A folder for the files, and an empty database: SQLite in it, or a throw-away schema."""
     with tempfile.TemporaryDirectory(prefix="gw-register-") as tmp:
         folder = Path(tmp)
-        yield folder, url or f"sqlite:///{folder / 'register.sqlite3'}"
+        if url is None:
+            yield folder, f"sqlite:///{folder / 'register.sqlite3'}"
+            return
+        with private_schema(url) as schema_url:
+            yield folder, schema_url
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000)
-    parser.add_argument("--database-url", help="an empty database or schema (default: SQLite)")
+    parser.add_argument("--database-url", help="a PostgreSQL database; the bench fills a schema of its own and drops it (default: SQLite)")
     parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args()
     with database(args.database_url) as (folder, url):

@@ -43,6 +43,7 @@ from aiosmtpd.controller import Controller
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "support"))
 
+from dbfixtures import private_schema  # noqa: E402
 from servers import Dovecot, dovecot_available, free_port  # noqa: E402
 
 USER, PASSWORD = "gateway@bench.test", "bench-secret"
@@ -264,7 +265,7 @@ def main() -> int:
     batch, trickle = generated[:args.mails], generated[args.mails:]
 
     with tempfile.TemporaryDirectory(prefix="gw-bench-") as tmp, \
-            private_schema(args.database_url) as database_url:
+            optional_schema(args.database_url) as database_url:
         folder = Path(tmp)
         os.chmod(folder, 0o755)
         dovecot = Dovecot(folder / "dovecot", {USER: PASSWORD}).start()
@@ -330,25 +331,13 @@ def main() -> int:
 
 
 @contextlib.contextmanager
-def private_schema(url: str | None):
-    """The URL with a throw-away schema of its own on PostgreSQL; None (SQLite) unchanged."""
+def optional_schema(url: str | None):
+    """A throw-away schema on PostgreSQL when a URL is given; None (SQLite) otherwise."""
     if not url:
         yield None
         return
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    schema = f"bench_{os.getpid()}_{random.getrandbits(24):06x}"
-    admin = create_engine(url)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}
-                                              ).render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with private_schema(url) as schema_url:
+        yield schema_url
 
 
 def appended_latencies(dovecot: Dovecot, clock: AckClock, mails, rate: float) -> list[float]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 # Row: the handle of a mail written at commit, whose id is known once written.
@@ -58,9 +58,29 @@ def message_id_stored(session: Session, message_id: str) -> bool:
 
 def outbound_exists(session: Session, message_id: str) -> bool:
     """Whether the gateway itself sent (or queued) a mail with this Message-ID."""
-    return session.scalar(
-        select(Mail.id).where(Mail.message_id == message_id, Mail.direction == "out").limit(1)
-    ) is not None
+    known = session.info.get(_OUTBOUND_KNOWN)
+    if known is not None and message_id in known:
+        return known[message_id]
+    return session.scalar(_OUTBOUND_EXISTS, {"message_id": message_id}) is not None
+
+
+def note_outbound(session: Session, message_ids: Iterable[str]) -> None:
+    """Look up many Message-IDs among the sent mail in one query, for `outbound_exists`.
+
+    What is noted holds for the transaction: the gateway's own Message-IDs are new, so no
+    mail it queues later in the transaction can carry one of these.
+    """
+    ids = set(message_ids)
+    found = set(session.scalars(
+        select(Mail.message_id).where(Mail.message_id.in_(ids), Mail.direction == "out")))
+    session.info.setdefault(_OUTBOUND_KNOWN, {}).update((i, i in found) for i in ids)
+
+
+_OUTBOUND_KNOWN = "gateway.outbound_known"  # Message-ID → whether the gateway sent it
+# Built once: a statement made per call costs more than the indexed lookup it runs.
+_OUTBOUND_EXISTS = (select(Mail.id)
+                    .where(Mail.message_id == bindparam("message_id"), Mail.direction == "out")
+                    .limit(1))
 
 
 def first_inbound_message_id(session: Session, record_id: str) -> str | None:

@@ -21,6 +21,7 @@ from gateway.db.writeturn import WriteTurn
 from gateway.errors import SmtpLoginError, SmtpPermanentError, SmtpTemporaryError
 from gateway.faults import no_faults
 from gateway.outbox.smtp_login import log_in, open_smtp
+from gateway.outbox.transaction import send_one
 
 log = logging.getLogger(__name__)
 
@@ -307,13 +308,11 @@ def _mail_options(raw: bytes, *, announce_size: bool = False) -> list[str]:
 
 
 async def _transact(client: aiosmtplib.SMTP, job: _Job) -> dict[str, str]:
-    """One SMTP transaction: MAIL, a RCPT per recipient, DATA.
+    """One SMTP transaction (outbox/transaction.py); the refused recipients and why.
 
-    aiosmtplib's sendmail does the same, but parses every address twice and scans the whole
-    message twice for line ends; here the message comes from render, CRLF throughout (so
-    its length is its SIZE), and its addresses were checked when it was rendered. As with
-    sendmail, the mail counts as sent when at least one recipient was accepted; the others'
-    refusals are returned (address → the server's reply) for the 传递记录.
+    As with aiosmtplib's sendmail, the mail counts as sent when at least one recipient was
+    accepted; the others' refusals are returned (address → the server's reply) for the
+    传递记录. The message comes from render, CRLF throughout, so its length is its SIZE.
     """
     options = _mail_options(job.raw, announce_size=client.supports_extension("size"))
     if "BODY=8BITMIME" in options and not client.supports_extension("8bitmime"):
@@ -321,16 +320,7 @@ async def _transact(client: aiosmtplib.SMTP, job: _Job) -> dict[str, str]:
             "the SMTP server does not announce 8BITMIME and this mail is 8-bit; set "
             "[smtp] eight_bit = false (an 8-bit original attached to a notification needs it anyway)")
     try:
-        await client.mail(job.envelope_from, options=options)
-        refused = []
-        for recipient in job.recipients:
-            try:
-                await client.rcpt(recipient)
-            except aiosmtplib.SMTPRecipientRefused as exc:
-                refused.append(exc)
-        if len(refused) == len(job.recipients):
-            raise aiosmtplib.SMTPRecipientsRefused(refused)
-        await client.data(job.raw)
+        refused = await send_one(client, job.envelope_from, options, job.recipients, job.raw)
         return {exc.recipient: f"{exc.code} {exc.message}" for exc in refused}
     except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused):
         try:  # leave the connection ready for the next mail

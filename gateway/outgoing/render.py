@@ -145,9 +145,30 @@ class Renderer:
             raise TemplateError(f"template {name} failed: {type(exc).__name__}: {exc}") from exc
 
 
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """The sandbox, reading `record.id` from a plain mapping without a failed attribute first.
+
+    Jinja looks up the attribute, and on AttributeError the item; a dict or a read-only
+    mapping has no attributes but its type's methods, so for any other name the item is what
+    Jinja would return anyway. Contexts are mappings: this is the commonest lookup of all.
+    """
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) in _MAPPINGS and attribute not in _MAPPING_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except (KeyError, TypeError):
+                pass
+        return super().getattr(obj, attribute)
+
+
+_MAPPINGS = frozenset({dict, MappingProxyType})
+_MAPPING_ATTRIBUTES = frozenset(dir(dict)) | frozenset(dir(MappingProxyType))
+
+
 def make_environment(templates_dir: Path) -> ImmutableSandboxedEnvironment:
     """The sandbox templates run in; mail content only ever enters it as data."""
-    env = ImmutableSandboxedEnvironment(
+    env = _Sandbox(
         loader=jinja2.FileSystemLoader(templates_dir, encoding="utf-8"),
         autoescape=jinja2.select_autoescape(
             enabled_extensions=("html", "html.j2"), default_for_string=False, default=False

@@ -131,6 +131,8 @@ def _store_together(
 ) -> list[Result]:
     with services.sessions.begin() as session, session.no_autoflush:
         mails.note_stored_inbound(session, (p.mail.message_id for p in parsed))
+        mails.note_outbound(session, (p.mail.message_id for p in parsed
+                                      if not p.mail.message_id_synthetic))
         autoreplies.count_recent(session, (p.mail.answer_to.addr for p in parsed),
                                  since=now - services.auto_reply_cap.window)
         results = []

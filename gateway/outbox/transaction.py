@@ -1,0 +1,82 @@
+"""One SMTP transaction (MAIL, RCPT per recipient, DATA) on a connection aiosmtplib opened.
+
+aiosmtplib's `mail`, `rcpt` and `data` parse each address again and pass the whole message
+twice through regular expressions (line ends, then leading dots). The outbox holds messages
+the renderer wrote: CRLF throughout, addresses already checked. So the transaction here sends
+the same commands through `SMTP.execute_command`, and the message, dot-stuffed with two
+byte replacements, through the connection's protocol: a third of the sender's CPU per mail.
+Replies are checked and errors raised exactly as aiosmtplib's own methods do, so the
+sender classifies them the same way.
+"""
+
+from __future__ import annotations
+
+import re
+
+import aiosmtplib
+from aiosmtplib import SMTPStatus
+
+_LINE_ENDS = re.compile(rb"\r\n|\n|\r(?!\n)")
+
+
+def mail_from(address: str, options: list[str]) -> tuple[bytes, ...]:
+    return (b"MAIL", b"FROM:<" + address.encode("ascii") + b">",
+            *(option.encode("ascii") for option in options))
+
+
+async def send_one(client: aiosmtplib.SMTP, envelope_from: str, options: list[str],
+                   recipients: tuple[str, ...], raw: bytes) -> list[aiosmtplib.SMTPRecipientRefused]:
+    """MAIL, RCPT and DATA; the recipients refused (the mail went to the others).
+
+    Raises SMTPRecipientsRefused when no recipient was accepted, and aiosmtplib's
+    exception for any other refusal or a lost connection.
+    """
+    response = await client.execute_command(*mail_from(envelope_from, options))
+    if response.code != SMTPStatus.completed:
+        raise aiosmtplib.SMTPSenderRefused(response.code, response.message, envelope_from)
+    refused = []
+    for recipient in recipients:
+        response = await client.execute_command(
+            b"RCPT", b"TO:<" + recipient.encode("ascii") + b">")
+        if response.code not in (SMTPStatus.completed, SMTPStatus.will_forward):
+            refused.append(aiosmtplib.SMTPRecipientRefused(
+                response.code, response.message, recipient))
+    if len(refused) == len(recipients):
+        raise aiosmtplib.SMTPRecipientsRefused(refused)
+    await _data(client, raw)
+    return refused
+
+
+async def _data(client: aiosmtplib.SMTP, raw: bytes) -> None:
+    response = await client.execute_command(b"DATA")
+    if response.code != SMTPStatus.start_input:
+        raise aiosmtplib.SMTPDataError(response.code, response.message)
+    protocol = client.protocol
+    if protocol is None:
+        raise aiosmtplib.SMTPServerDisconnected("Connection lost")
+    try:
+        # read_response marks the reply as awaited before the loop can run again, so the
+        # server's answer to the message cannot arrive unnoticed in between.
+        protocol.write(data_payload(raw))
+        response = await protocol.read_response(timeout=client.timeout)
+    except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError):
+        client.close()  # as aiosmtplib does: a half-read reply must not meet the next command
+        raise
+    if response.code != SMTPStatus.completed:
+        raise aiosmtplib.SMTPDataError(response.code, response.message)
+
+
+def data_payload(raw: bytes) -> bytes:
+    """The message as DATA carries it: CRLF line ends, leading dots doubled, ended by a dot.
+
+    Rendered mail is CRLF already; anything else (a row written by an older version) is
+    brought to CRLF first, as RFC 5321 requires.
+    """
+    if raw.count(b"\r") != raw.count(b"\n") or raw.count(b"\r\n") != raw.count(b"\n"):
+        raw = _LINE_ENDS.sub(b"\r\n", raw)
+    if not raw.endswith(b"\r\n"):
+        raw += b"\r\n"
+    stuffed = raw.replace(b"\r\n.", b"\r\n..")
+    if stuffed.startswith(b"."):
+        stuffed = b"." + stuffed
+    return stuffed + b".\r\n"

@@ -1,0 +1,118 @@
+"""The SMTP transaction the sender runs: DATA's bytes, and refusals, against a real aiosmtpd."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiosmtplib
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gateway.outbox.transaction import data_payload, mail_from, send_one
+from tests.support.servers import SmtpCapture
+
+
+def _unstuff(payload: bytes) -> bytes:
+    """What a receiving server makes of DATA's bytes (RFC 5321 §4.5.2)."""
+    assert payload.endswith(b"\r\n.\r\n")
+    lines = payload[:-3].split(b"\r\n")
+    return b"\r\n".join(line[1:] if line.startswith(b".") else line for line in lines)
+
+
+@pytest.mark.parametrize(("raw", "payload"), [
+    (b"a\r\nb\r\n", b"a\r\nb\r\n.\r\n"),
+    (b"a\r\nb", b"a\r\nb\r\n.\r\n"),
+    (b".a\r\n", b"..a\r\n.\r\n"),
+    (b"a\r\n.\r\nb\r\n", b"a\r\n..\r\nb\r\n.\r\n"),
+    (b"a\r\n..b\r\n", b"a\r\n...b\r\n.\r\n"),
+    (b"a\nb\n", b"a\r\nb\r\n.\r\n"),  # not rendered here: brought to CRLF first
+    (b"a\rb\r\n.c", b"a\r\nb\r\n..c\r\n.\r\n"),
+    (b"a.\r\nb . c\r\n", b"a.\r\nb . c\r\n.\r\n"),
+])
+def test_data_payload(raw: bytes, payload: bytes) -> None:
+    assert data_payload(raw) == payload
+
+
+@given(st.lists(st.sampled_from([b"a", b".", b"..", b"\r\n", b"\n", b"\r", b" ", b"\xe4"]),
+                max_size=40).map(b"".join))
+def test_data_payload_is_read_back_as_the_message(raw: bytes) -> None:
+    payload = data_payload(raw)
+    normal = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b"\r\n")
+    if not normal.endswith(b"\r\n"):
+        normal += b"\r\n"
+    assert _unstuff(payload) == normal
+    body = payload[:-5]
+    assert b"\r\n.\r\n" not in body and not body.startswith(b".\r\n")  # no early end
+
+
+def test_mail_from_carries_the_options() -> None:
+    assert mail_from("gw@corp.example", ["SIZE=12", "BODY=8BITMIME"]) == (
+        b"MAIL", b"FROM:<gw@corp.example>", b"SIZE=12", b"BODY=8BITMIME")
+    assert mail_from("", []) == (b"MAIL", b"FROM:<>")
+
+
+@pytest.fixture
+def smtp():
+    with SmtpCapture() as capture:
+        yield capture
+
+
+def _send(smtp: SmtpCapture, recipients: tuple[str, ...], raw: bytes):
+    async def run():
+        client = aiosmtplib.SMTP(hostname=smtp.host, port=smtp.port, use_tls=False,
+                                 start_tls=False, timeout=10)
+        await client.connect()
+        await client.ehlo()
+        try:
+            refused = await send_one(client, "gw@corp.example", [f"SIZE={len(raw)}"],
+                                     recipients, raw)
+            # The connection is left ready for the next mail.
+            await send_one(client, "gw@corp.example", [], recipients[-1:], b"Subject: 2\r\n\r\nx\r\n")
+            return refused
+        finally:
+            if client.is_connected:
+                await client.quit()
+
+    return asyncio.run(run())
+
+
+DOTTED = (b"Subject: =?utf-8?b?5rWL6K+V?=\r\nMessage-ID: <t1@corp.example>\r\n\r\n"
+          b".leading dot\r\n.\r\n..two\r\nend\r\n")
+
+
+def test_a_message_arrives_byte_for_byte(smtp: SmtpCapture) -> None:
+    refused = _send(smtp, ("a@corp.example", "b@corp.example"), DOTTED)
+    first, second = smtp.wait_for(2)
+    assert refused == []
+    assert first.raw == DOTTED
+    assert first.rcpt_tos == ("a@corp.example", "b@corp.example")
+    assert first.mail_from == "gw@corp.example"
+    assert smtp.sizes[0] == len(DOTTED)
+    assert second.raw == b"Subject: 2\r\n\r\nx\r\n"
+
+
+def test_refused_recipients_are_returned_and_the_rest_get_the_mail(smtp: SmtpCapture) -> None:
+    smtp.refused_recipients = {"gone@corp.example"}
+    refused = _send(smtp, ("gone@corp.example", "a@corp.example"), DOTTED)
+    first, _ = smtp.wait_for(2)
+    assert [(r.recipient, r.code) for r in refused] == [("gone@corp.example", 550)]
+    assert first.rcpt_tos == ("a@corp.example",)
+
+
+def test_no_recipient_accepted_raises(smtp: SmtpCapture) -> None:
+    smtp.refused_recipients = {"gone@corp.example", "left@corp.example"}
+    with pytest.raises(aiosmtplib.SMTPRecipientsRefused) as caught:
+        _send(smtp, ("gone@corp.example", "left@corp.example"), DOTTED)
+    assert {r.recipient for r in caught.value.recipients} == {"gone@corp.example",
+                                                              "left@corp.example"}
+    assert smtp.messages == []
+
+
+@pytest.mark.parametrize("code", [451, 554])
+def test_a_refused_message_raises_with_the_servers_code(smtp: SmtpCapture, code: int) -> None:
+    smtp.respond_with(code, times=1)
+    with pytest.raises(aiosmtplib.SMTPDataError) as caught:
+        _send(smtp, ("a@corp.example",), DOTTED)
+    assert caught.value.code == code
+    assert smtp.refused == 1
