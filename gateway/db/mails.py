@@ -85,9 +85,9 @@ _OUTBOUND_EXISTS = (select(Mail.id)
 
 def first_inbound_message_id(session: Session, record_id: str) -> str | None:
     """The Message-ID of the mail that opened the record (what its notices thread under)."""
-    return session.scalar(
-        select(Mail.message_id)
+    # The record's own rows, the first chosen here (see records.record_for_message_ids).
+    rows = session.execute(
+        select(Mail.id, Mail.message_id)
         .where(Mail.record_id == record_id, Mail.direction == "in")
-        .order_by(Mail.id)
-        .limit(1)
-    )
+    ).all()
+    return min(rows)[1] if rows else None

@@ -25,9 +25,11 @@ def approvals_of(session: Session, record_id: str) -> Sequence[Approval]:
 
 
 def pending_approval(session: Session, record_id: str) -> Approval | None:
-    return session.scalar(
+    # The record's few approvals, the last chosen here (see records.record_for_message_ids).
+    pending = session.scalars(
         select(Approval).where(Approval.record_id == record_id, Approval.decision == "pending")
-        .order_by(Approval.id.desc()).limit(1))
+    ).all()
+    return max(pending, key=lambda approval: approval.id, default=None)
 
 
 def all_pending_approvals(session: Session) -> Sequence[Approval]:

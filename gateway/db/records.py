@@ -90,13 +90,13 @@ def record_for_message_ids(session: Session, message_ids: Iterable[str]) -> Reco
     ids = [m for m in message_ids if m]
     if not ids:
         return None
-    record_id = session.scalar(
-        select(Mail.record_id)
+    # The newest of the few rows these ids name, chosen here: asked for ORDER BY id LIMIT 1,
+    # PostgreSQL may walk the whole table backwards by id instead of using the index.
+    rows = session.execute(
+        select(Mail.id, Mail.record_id)
         .where(Mail.message_id.in_(ids), Mail.record_id.is_not(None))
-        .order_by(Mail.id.desc())
-        .limit(1)
-    )
-    return session.get(Record, record_id) if record_id else None
+    ).all()
+    return session.get(Record, max(rows)[1]) if rows else None
 
 
 def with_status(session: Session, statuses: Iterable[str]) -> Sequence[Record]:
