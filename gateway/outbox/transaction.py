@@ -4,13 +4,15 @@ aiosmtplib's `mail`, `rcpt` and `data` parse each address again and pass the who
 twice through regular expressions (line ends, then leading dots). The outbox holds messages
 the renderer wrote: CRLF throughout, addresses already checked. So the transaction here sends
 the same commands through `SMTP.execute_command`, and the message, dot-stuffed with two
-byte replacements, through the connection's protocol: a third of the sender's CPU per mail.
-Replies are checked and errors raised exactly as aiosmtplib's own methods do, so the
-sender classifies them the same way.
+byte replacements, through the connection's protocol. One deadline covers the whole
+transaction, where aiosmtplib arms and cancels a timer for every reply. Together: a third
+of the sender's CPU per mail. Replies are checked and errors raised exactly as aiosmtplib's
+own methods do, so the sender classifies them the same way.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import aiosmtplib
@@ -28,16 +30,30 @@ async def send_one(client: aiosmtplib.SMTP, envelope_from: str, options: list[st
                    recipients: tuple[str, ...], raw: bytes) -> list[aiosmtplib.SMTPRecipientRefused]:
     """MAIL, RCPT and DATA; the recipients refused (the mail went to the others).
 
-    Raises SMTPRecipientsRefused when no recipient was accepted, and aiosmtplib's
-    exception for any other refusal or a lost connection.
+    Raises SMTPRecipientsRefused when no recipient was accepted, SMTPTimeoutError when the
+    transaction outlasts its deadline (the connection's timeout for each reply it waits
+    for), and aiosmtplib's exception for any other refusal or a lost connection.
     """
-    response = await client.execute_command(*mail_from(envelope_from, options))
+    budget = client.timeout * (len(recipients) + 3) if client.timeout else None
+    try:
+        async with asyncio.timeout(budget):
+            return await _transaction(client, envelope_from, options, recipients, raw)
+    except TimeoutError:
+        client.close()  # as aiosmtplib does: a half-read reply must not meet the next command
+        raise aiosmtplib.SMTPTimeoutError(
+            f"the SMTP transaction took longer than {budget:g}s") from None
+
+
+async def _transaction(client: aiosmtplib.SMTP, envelope_from: str, options: list[str],
+                       recipients: tuple[str, ...], raw: bytes
+                       ) -> list[aiosmtplib.SMTPRecipientRefused]:
+    response = await client.execute_command(*mail_from(envelope_from, options), timeout=None)
     if response.code != SMTPStatus.completed:
         raise aiosmtplib.SMTPSenderRefused(response.code, response.message, envelope_from)
     refused = []
     for recipient in recipients:
         response = await client.execute_command(
-            b"RCPT", b"TO:<" + recipient.encode("ascii") + b">")
+            b"RCPT", b"TO:<" + recipient.encode("ascii") + b">", timeout=None)
         if response.code not in (SMTPStatus.completed, SMTPStatus.will_forward):
             refused.append(aiosmtplib.SMTPRecipientRefused(
                 response.code, response.message, recipient))
@@ -48,7 +64,7 @@ async def send_one(client: aiosmtplib.SMTP, envelope_from: str, options: list[st
 
 
 async def _data(client: aiosmtplib.SMTP, raw: bytes) -> None:
-    response = await client.execute_command(b"DATA")
+    response = await client.execute_command(b"DATA", timeout=None)
     if response.code != SMTPStatus.start_input:
         raise aiosmtplib.SMTPDataError(response.code, response.message)
     protocol = client.protocol
@@ -58,9 +74,9 @@ async def _data(client: aiosmtplib.SMTP, raw: bytes) -> None:
         # read_response marks the reply as awaited before the loop can run again, so the
         # server's answer to the message cannot arrive unnoticed in between.
         protocol.write(data_payload(raw))
-        response = await protocol.read_response(timeout=client.timeout)
-    except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError):
-        client.close()  # as aiosmtplib does: a half-read reply must not meet the next command
+        response = await protocol.read_response(timeout=None)
+    except aiosmtplib.SMTPServerDisconnected:
+        client.close()
         raise
     if response.code != SMTPStatus.completed:
         raise aiosmtplib.SMTPDataError(response.code, response.message)

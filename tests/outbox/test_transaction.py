@@ -116,3 +116,35 @@ def test_a_refused_message_raises_with_the_servers_code(smtp: SmtpCapture, code:
         _send(smtp, ("a@corp.example",), DOTTED)
     assert caught.value.code == code
     assert smtp.refused == 1
+
+
+def test_a_server_that_stops_answering_times_the_transaction_out() -> None:
+    from aiosmtpd.controller import Controller
+
+    from tests.support.servers import free_port
+
+    class Stalling:
+        async def handle_DATA(self, server, session, envelope) -> str:
+            await asyncio.sleep(30)
+            return "250 OK"
+
+    controller = Controller(Stalling(), hostname="127.0.0.1", port=free_port())
+    controller.start()
+
+    async def run():
+        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=controller.port, use_tls=False,
+                                 start_tls=False, timeout=0.2)
+        await client.connect()
+        await client.ehlo()
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        with pytest.raises(aiosmtplib.SMTPTimeoutError, match="longer than 0.8s"):
+            await send_one(client, "gw@corp.example", [], ("a@corp.example",), DOTTED)
+        # Four replies waited for (MAIL, RCPT, DATA, the message): 0.8 s in all.
+        assert 0.7 < loop.time() - started < 5
+        assert not client.is_connected  # closed: the late reply never meets the next mail
+
+    try:
+        asyncio.run(run())
+    finally:
+        controller.stop()
