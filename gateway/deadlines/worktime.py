@@ -15,6 +15,7 @@ from gateway.deadlines.duration import Duration, Unit
 # A calendar with no working day in this many consecutive days is misconfigured; stop
 # instead of looping forever.
 _MAX_DAYS_OFF = 366
+_DAY = timedelta(days=1)
 
 WEEKEND = "周末"
 COMPANY_DAY_OFF = "公司休息日"
@@ -118,6 +119,9 @@ class WorkCalendar:
         self._fallback: dict[int, Mapping[date, str]] = {}
         # Every deadline and notice walks days; each day's periods are made once.
         self._periods: dict[date, tuple[tuple[datetime, datetime], ...]] = {}
+        # Working time from _origin to the start of each day after it (_worked_days).
+        self._origin: date | None = None
+        self._running: list[timedelta] = []
 
     # -- days -------------------------------------------------------------------------
 
@@ -138,11 +142,12 @@ class WorkCalendar:
         if day in self.days_off:
             return COMPANY_DAY_OFF
         try:
-            worked = chinese_calendar.is_workday(day)
-            _, name = chinese_calendar.get_holiday_detail(day)
+            # Off or not, and the holiday's name: what is_workday would answer, in one call
+            # (each call checks the date against the whole table again).
+            off, name = chinese_calendar.get_holiday_detail(day)
         except NotImplementedError:
             return self._fallback_reason(day)
-        if worked:  # includes 调休, the weekend days made working days
+        if not off:  # includes 调休, the weekend days made working days
             return None
         return _HOLIDAY_NAMES_ZH.get(name, name) if name else WEEKEND
 
@@ -211,12 +216,32 @@ class WorkCalendar:
         a, b = self._local(a), self._local(b)
         if b < a:
             return -self.working_time_between(b, a)
-        spans = (
-            (max(s, a), min(e, b))
-            for day in _dates(a.date(), b.date())
-            for s, e in self.working_periods(day)
-        )
+        first, last = a.date(), b.date()
+        if first == last:
+            return self._worked_within(first, a, b)
+        whole = self._worked_days(first + _DAY, last - _DAY)
+        return self._worked_within(first, a, b) + whole + self._worked_within(last, a, b)
+
+    def _worked_within(self, day: date, a: datetime, b: datetime) -> timedelta:
+        spans = ((max(s, a), min(e, b)) for s, e in self.working_periods(day))
         return sum((_elapsed(lo, hi) for lo, hi in spans if lo < hi), timedelta())
+
+    def _worked_days(self, first: date, last: date) -> timedelta:
+        """The working time of the whole days `first` to `last`, from running totals.
+
+        A deadline years overdue (`sla due` on an old register) spans thousands of days; the
+        totals are made once per calendar, so each span costs two lookups.
+        """
+        if last < first:
+            return timedelta()
+        if self._origin is None or first < self._origin:
+            self._origin, self._running = first, [timedelta()]
+        days = (last - self._origin).days + 1
+        for n in range(len(self._running) - 1, days):
+            day = self._origin + timedelta(days=n)
+            worked = sum((_elapsed(s, e) for s, e in self.working_periods(day)), timedelta())
+            self._running.append(self._running[-1] + worked)
+        return self._running[days] - self._running[(first - self._origin).days]
 
     # -- deadlines --------------------------------------------------------------------
 

@@ -334,6 +334,36 @@ def test_working_time_between_start_and_deadline_is_the_working_hours_added(cal,
 
 
 @settings(max_examples=150, deadline=None)
+@given(CALENDARS, MOMENTS, MOMENTS)
+def test_working_time_between_is_the_sum_of_the_working_periods_between(cal, a, b):
+    lo, hi = sorted([a, b])
+    oracle = timedelta()
+    day = lo.date()
+    while day <= hi.date():
+        for s, e in cal.working_periods(day):
+            if max(s, lo) < min(e, hi):
+                oracle += min(e, hi) - max(s, lo)
+        day += timedelta(days=1)
+    assert cal.working_time_between(lo, hi) == oracle
+    assert cal.working_time_between(hi, lo) == -oracle
+
+
+def test_the_working_days_are_chinese_calendars_own_every_day_it_knows():
+    cal, first = WorkCalendar(TZ), date(2004, 1, 1)
+    for n in range((date(2026, 12, 31) - first).days + 1):
+        d = first + timedelta(days=n)
+        assert cal.is_workday(d) == chinese_calendar.is_workday(d), d
+
+
+def test_years_of_working_time_are_counted_day_by_day():
+    # 2025: 248 working days of 9 hours (weekends, holidays and 调休 per chinese_calendar).
+    worked = PLAIN.working_time_between(at("2025-01-01T00:00"), at("2026-01-01T00:00"))
+    days = sum(chinese_calendar.is_workday(date(2025, 1, 1) + timedelta(days=n))
+               for n in range(365))
+    assert worked == timedelta(hours=9 * days)
+
+
+@settings(max_examples=150, deadline=None)
 @given(CALENDARS, MOMENTS, st.integers(0, 15))
 def test_n_working_days_land_on_the_nth_following_working_day_at_the_same_time(cal, start, n):
     deadline: Deadline = cal.add(start, Duration(n, D))
