@@ -30,6 +30,8 @@ from typing import Any
 from sqlalchemy import Executable, Table, event, insert
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
+from gateway.db._driver import insert_many
+
 _KEY = "gateway.journal"
 
 
@@ -75,7 +77,8 @@ class Journal:
                 for values, refs, _ in entries
             ]
             if not any(handle for _, _, handle in entries):
-                session.execute(insert(table), params)
+                if not insert_many(session.connection(), table, params):
+                    session.execute(insert(table), params)
                 continue
             # insertmanyvalues: one statement, ids returned in the order of the rows
             ids = session.execute(

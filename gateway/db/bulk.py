@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from gateway.db._driver import insert_many
 from gateway.db.models import IdSequence, LogEntry, Mail, Record, SentNotice
 
 # In foreign-key order.
@@ -31,19 +32,10 @@ def insert_rows(session: Session, rows: Mapping[str, Sequence[dict[str, Any]]]) 
     per-statement bookkeeping of `connection.execute` costs more than the database.
     """
     connection = session.connection()
-    dialect = connection.dialect
     for name, table in TABLES.items():
         batch = rows.get(name)
-        if not batch:
-            continue
-        keys = list(batch[0])
-        compiled = insert(table).compile(dialect=dialect, column_keys=keys)
-        order = compiled.positiontup or keys
-        convert = [(key, table.c[key].type._cached_bind_processor(dialect)) for key in order]
-        params = [tuple(f(row[k]) if f else row[k] for k, f in convert) for row in batch]
-        if not compiled.positional:
-            params = [dict(zip(order, p)) for p in params]
-        connection.exec_driver_sql(compiled.string, params)
+        if batch and not insert_many(connection, table, batch):
+            raise ValueError(f"{name}: every row must give every column the same keys")
 
 
 def advance_sequences(session: Session) -> None:
