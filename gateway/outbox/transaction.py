@@ -88,7 +88,8 @@ def data_payload(raw: bytes) -> bytes:
     Rendered mail is CRLF already; anything else (a row written by an older version) is
     brought to CRLF first, as RFC 5321 requires.
     """
-    if raw.count(b"\r") != raw.count(b"\n") or raw.count(b"\r\n") != raw.count(b"\n"):
+    ends = raw.count(b"\n")
+    if raw.count(b"\r\n") != ends or raw.count(b"\r") != ends:
         raw = _LINE_ENDS.sub(b"\r\n", raw)
     if not raw.endswith(b"\r\n"):
         raw += b"\r\n"
