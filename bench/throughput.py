@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "support"))
 
 from dbfixtures import private_schema  # noqa: E402
-from servers import Dovecot, dovecot_available, free_port  # noqa: E402
+from servers import Dovecot, announced, dovecot_available, free_port  # noqa: E402
 
 USER, PASSWORD = "gateway@bench.test", "bench-secret"
 _IN_REPLY_TO = re.compile(rb"^In-Reply-To:\s*<([^>]+)>", re.MULTILINE | re.IGNORECASE)
@@ -96,6 +96,10 @@ class AckClock:
         self.total = 0
         self.cond = threading.Condition()
         self._waiting: set[str] = set()
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses) -> list[str]:
+        session.host_name = hostname
+        return announced(responses)  # PIPELINING, as the relays the gateway meets announce
 
     async def handle_DATA(self, server, session, envelope) -> str:
         raw = envelope.original_content or envelope.content

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import Row as ResultRow
@@ -51,20 +51,25 @@ def get(session: Session, outbox_id: int) -> Outbox | None:
     return session.get(Outbox, outbox_id)
 
 
-def due(session: Session, now: datetime, limit: int) -> Sequence[ResultRow]:
-    """Rows due at `now`, oldest first, each with what SMTP needs of its mail (raw included).
+def due(session: Session, now: datetime, limit: int, exclude: Collection[int] = ()
+        ) -> Sequence[ResultRow]:
+    """Rows due at `now`, oldest first, each with what SMTP needs of its mail (raw included),
+    less `exclude` (sent, their "sent" not yet committed: their mail is not read again).
 
     Plain columns, not ORM objects: the sender reads thousands of them a minute and changes
     none (it marks them with UPDATE statements).
     """
-    return session.execute(
+    query = (
         select(Outbox.id, Outbox.attempts, Outbox.envelope_from, Outbox.recipients,
                Mail.message_id, Mail.raw)
         .join(Mail, Mail.id == Outbox.mail_id)
         .where(Outbox.status == "pending", Outbox.next_attempt_at <= now)
         .order_by(Outbox.id)
         .limit(limit)
-    ).all()
+    )
+    if exclude:
+        query = query.where(Outbox.id.not_in(exclude))
+    return session.execute(query).all()
 
 
 def mark_sent(session: Session, ids: Sequence[int], now: datetime) -> None:

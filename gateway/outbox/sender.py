@@ -137,11 +137,9 @@ class OutboxSender:
         """Due rows, less those sent whose "sent" is still being committed."""
         # A short transaction of its own: no database lock is held while SMTP talks.
         with self._sessions() as session:
-            rows = outbox.due(session, now, limit + len(skip))
-        return [
-            _Job(r.id, r.attempts, r.envelope_from, tuple(r.recipients), r.raw, r.message_id)
-            for r in rows if r.id not in skip
-        ][:limit]
+            rows = outbox.due(session, now, limit, exclude=sorted(skip))
+        return [_Job(r.id, r.attempts, r.envelope_from, tuple(r.recipients), r.raw, r.message_id)
+                for r in rows]
 
     async def _send_all(self, jobs: list[_Job], marker: _SentMarker) -> _FlushTally:
         queue: asyncio.Queue[_Job] = asyncio.Queue()

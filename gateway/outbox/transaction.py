@@ -18,12 +18,25 @@ import re
 import aiosmtplib
 from aiosmtplib import SMTPStatus
 
+from gateway.outbox.pipelining import send_pipelined
+
 _LINE_ENDS = re.compile(rb"\r\n|\n|\r(?!\n)")
+_CONTROL = re.compile(rb"[\x00-\x1f\x7f]")
 
 
 def mail_from(address: str, options: list[str]) -> tuple[bytes, ...]:
-    return (b"MAIL", b"FROM:<" + address.encode("ascii") + b">",
-            *(option.encode("ascii") for option in options))
+    return (b"MAIL", _path(b"FROM:", address), *(option.encode("ascii") for option in options))
+
+
+def rcpt_to(address: str) -> tuple[bytes, ...]:
+    return (b"RCPT", _path(b"TO:", address))
+
+
+def _path(prefix: bytes, address: str) -> bytes:
+    path = prefix + b"<" + address.encode("ascii") + b">"
+    if _CONTROL.search(path):  # refused as aiosmtplib refuses it: no command smuggled in
+        raise ValueError("Command arg contains a prohibited control character")
+    return path
 
 
 async def send_one(client: aiosmtplib.SMTP, envelope_from: str, options: list[str],
@@ -37,6 +50,11 @@ async def send_one(client: aiosmtplib.SMTP, envelope_from: str, options: list[st
     budget = client.timeout * (len(recipients) + 3) if client.timeout else None
     try:
         async with asyncio.timeout(budget):
+            if client.supports_extension("pipelining"):
+                commands = b"".join(b" ".join(command) + b"\r\n" for command in (
+                    mail_from(envelope_from, options), *map(rcpt_to, recipients), (b"DATA",)))
+                return await send_pipelined(client, commands, envelope_from, recipients,
+                                            data_payload(raw))
             return await _transaction(client, envelope_from, options, recipients, raw)
     except TimeoutError:
         client.close()  # as aiosmtplib does: a half-read reply must not meet the next command
@@ -52,8 +70,7 @@ async def _transaction(client: aiosmtplib.SMTP, envelope_from: str, options: lis
         raise aiosmtplib.SMTPSenderRefused(response.code, response.message, envelope_from)
     refused = []
     for recipient in recipients:
-        response = await client.execute_command(
-            b"RCPT", b"TO:<" + recipient.encode("ascii") + b">", timeout=None)
+        response = await client.execute_command(*rcpt_to(recipient), timeout=None)
         if response.code not in (SMTPStatus.completed, SMTPStatus.will_forward):
             refused.append(aiosmtplib.SMTPRecipientRefused(
                 response.code, response.message, recipient))

@@ -52,9 +52,11 @@ def test_mail_from_carries_the_options() -> None:
     assert mail_from("", []) == (b"MAIL", b"FROM:<>")
 
 
-@pytest.fixture
-def smtp():
-    with SmtpCapture() as capture:
+@pytest.fixture(params=["pipelining", "one reply at a time"])
+def smtp(request):
+    capture = SmtpCapture()
+    capture.pipelining = request.param == "pipelining"
+    with capture:
         yield capture
 
 
@@ -148,3 +150,109 @@ def test_a_server_that_stops_answering_times_the_transaction_out() -> None:
         asyncio.run(run())
     finally:
         controller.stop()
+
+
+# -- PIPELINING against a scripted server: the replies real servers give that aiosmtpd does not
+
+def _scripted(replies: dict[bytes, list[bytes]], *, hang_up_after: bytes | None = None):
+    """A server answering each command word from `replies` (taken in turn), and the message
+    with the "." entry; it announces PIPELINING and records every line it read.
+
+    It holds back its replies to MAIL and RCPT until DATA arrives (RFC 2920 lets a server
+    send grouped replies as a unit): a client that waits for each reply never gets one.
+    """
+    lines: list[bytes] = []
+    held: list[bytes] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"220 scripted ESMTP\r\n")
+        in_data = False
+        while line := await reader.readline():
+            lines.append(line)
+            if in_data:
+                if line != b".\r\n":
+                    continue
+                in_data, word = False, b"."
+            else:
+                word = line.split()[0].upper()
+            if word == hang_up_after:
+                writer.close()
+                return
+            if word == b"EHLO":
+                writer.write(b"250-scripted\r\n250-PIPELINING\r\n250 SIZE 1000000\r\n")
+            elif word == b"QUIT":
+                writer.write(b"221 bye\r\n")
+                await writer.drain()
+                writer.close()
+                return
+            else:
+                reply = replies[word].pop(0)
+                held.append(reply)
+                if word in (b"MAIL", b"RCPT"):
+                    continue
+                writer.write(b"".join(held))
+                held.clear()
+                in_data = word == b"DATA" and reply.startswith(b"354")
+            await writer.drain()
+
+    return serve, lines
+
+
+def _run_scripted(replies, recipients, *, hang_up_after=None):
+    serve, lines = _scripted(replies, hang_up_after=hang_up_after)
+
+    async def run():
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, use_tls=False,
+                                 start_tls=False, timeout=5)
+        await client.connect()
+        await client.ehlo()
+        assert client.supports_extension("pipelining")
+        try:
+            try:
+                return await send_one(client, "gw@corp.example", [], recipients, DOTTED), client
+            except aiosmtplib.SMTPException as exc:
+                return exc, client
+        finally:
+            if client.is_connected:
+                await client.rset()  # the connection still answers commands in step
+                await client.quit()
+            server.close()
+
+    outcome, client = asyncio.run(run())
+    return outcome, client, lines
+
+
+def test_pipelined_commands_go_out_together_and_multi_line_replies_are_read_whole():
+    replies = {b"MAIL": [b"250 ok\r\n"], b"RCPT": [b"250-accepted\r\n250 for relay\r\n"] * 2,
+               b"DATA": [b"354 go ahead\r\n"], b".": [b"250-queued\r\n250 as 4F2A\r\n"],
+               b"RSET": [b"250 ok\r\n"]}
+    refused, _, lines = _run_scripted(replies, ("a@corp.example", "b@corp.example"))
+    assert refused == []
+    words = [line.split()[0] for line in lines if line[:1].isalpha()][1:]
+    assert words[:4] == [b"MAIL", b"RCPT", b"RCPT", b"DATA"]
+
+
+def test_a_refused_sender_is_raised_and_the_connection_stays_in_step():
+    replies = {b"MAIL": [b"550 5.7.1 sender not allowed\r\n"], b"RCPT": [b"503 need MAIL\r\n"],
+               b"DATA": [b"503 need RCPT\r\n"], b"RSET": [b"250 ok\r\n"]}
+    error, _, _ = _run_scripted(replies, ("a@corp.example",))
+    assert isinstance(error, aiosmtplib.SMTPSenderRefused) and error.code == 550
+
+
+def test_data_accepted_without_recipients_is_ended_with_an_empty_message():
+    # RFC 2920 §3.1: the client ends with a lone dot what such a server began.
+    replies = {b"MAIL": [b"250 ok\r\n"], b"RCPT": [b"550 no such user\r\n"],
+               b"DATA": [b"354 go ahead\r\n"], b".": [b"554 no valid recipients\r\n"],
+               b"RSET": [b"250 ok\r\n"]}
+    error, _, lines = _run_scripted(replies, ("gone@corp.example",))
+    assert isinstance(error, aiosmtplib.SMTPRecipientsRefused)
+    assert b".\r\n" in lines and b"end\r\n" not in lines  # the message itself never went
+
+
+def test_a_server_hanging_up_mid_transaction_leaves_the_client_disconnected():
+    replies = {b"MAIL": [b"250 ok\r\n"], b"RCPT": [b"250 ok\r\n"], b"DATA": [b"354 go\r\n"]}
+    error, client, _ = _run_scripted(replies, ("a@corp.example",), hang_up_after=b".")
+    assert isinstance(error, aiosmtplib.SMTPServerDisconnected)
+    assert not client.is_connected

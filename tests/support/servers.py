@@ -355,6 +355,7 @@ class SmtpCapture:
         self.refused_recipients: set[str] = set()  # RCPT TO answered with 550
         self.sizes: list[int | None] = []  # SIZE announced in each MAIL FROM
         self.eight_bit = True  # False: EHLO does not announce 8BITMIME
+        self.pipelining = True  # as Postfix, Exchange and the mail providers announce it
         self._messages: list[CapturedMail] = []
         self._cond = threading.Condition()
         self._forced: tuple[int, str] | None = None
@@ -442,15 +443,27 @@ class SmtpCapture:
         self.stop()
 
 
+def announced(responses: list[str], *, eight_bit: bool = True, pipelining: bool = True
+              ) -> list[str]:
+    """aiosmtpd's EHLO lines, with PIPELINING (RFC 2920) added or 8BITMIME taken out.
+
+    aiosmtpd reads commands one line at a time and answers each in order, which is all
+    PIPELINING asks of a server; it just does not say so.
+    """
+    lines = [r for r in responses if eight_bit or "8BITMIME" not in r]
+    if pipelining:
+        lines.insert(len(lines) - 1, "250-PIPELINING")
+    return lines
+
+
 class _CaptureHandler:
     def __init__(self, capture: SmtpCapture):
         self._capture = capture
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses) -> list[str]:
         session.host_name = hostname
-        if self._capture.eight_bit:
-            return responses
-        return [r for r in responses if "8BITMIME" not in r]
+        return announced(responses, eight_bit=self._capture.eight_bit,
+                         pipelining=self._capture.pipelining)
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options) -> str:
         size = next((o.partition("=")[2] for o in mail_options if o.upper().startswith("SIZE=")),
