@@ -25,8 +25,10 @@ import hashlib
 import io
 import json
 import math
+import os
 import random
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -265,7 +267,18 @@ def measure(gateway: Gateway, config: Path, folder: Path, n: int) -> dict[str, f
     quarter = f"{last_month.year}Q{(last_month.month - 1) // 3 + 1}"
     timed(t, "report_quarter_s", lambda: cli(
         [*run, "report", "--period", quarter, "--out", str(folder / "quarter.html")]))
+    # The interactive commands once more as an admin runs them: a process of their own,
+    # start-up (imports, settings, database) included.
+    for name, command in (("records_list_shell_s", ["records", "list"]),
+                          ("records_show_shell_s", ["records", "show", old[0].id]),
+                          ("sla_due_shell_s", ["sla", "due"])):
+        timed(t, name, lambda command=command: shell([*run, *command]))
     return t
+
+
+def shell(args: list[str]) -> int:
+    return subprocess.run([sys.executable, "-m", "gateway.cli", *args], stdout=subprocess.DEVNULL,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False).returncode
 
 
 @contextlib.contextmanager

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from gateway.config import Settings, load_settings
 
 if TYPE_CHECKING:
+    from gateway.db.sessions import Sessions
     from gateway.runtime.assembly import Gateway
+
+
+class Register(NamedTuple):
+    """The settings and the database, without the mail pipeline around them."""
+
+    settings: Settings
+    sessions: Sessions
 
 
 def settings_of(args: argparse.Namespace) -> Settings:
@@ -28,3 +36,15 @@ def gateway_of(args: argparse.Namespace) -> Gateway:
     from gateway.runtime.assembly import Gateway
 
     return Gateway(settings_of(args))
+
+
+def register_of(args: argparse.Namespace) -> Register:
+    """For commands that only read the register: they start without loading the mail
+    pipeline, templates and rules (most of a second an admin would wait for)."""
+    from gateway.db.engine import make_engine, upgrade
+    from gateway.db.sessions import Sessions
+
+    settings = settings_of(args)
+    engine = make_engine(settings.database_url, busy_timeout=settings.database.busy_timeout)
+    upgrade(engine)
+    return Register(settings, Sessions(engine))

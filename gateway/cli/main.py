@@ -21,7 +21,7 @@ from gateway.cli import (
     rules,
     sla,
 )
-from gateway.cli.context import gateway_of, settings_of
+from gateway.cli.context import gateway_of, register_of, settings_of
 from gateway.errors import GatewayError
 
 
@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_commands(sub)
     rules.add_commands(sub)
     records.add_commands(sub)
-    sla.add_commands(sub, settings_of, gateway_of)
+    sla.add_commands(sub, settings_of, gateway_of, register_of)
     register.add_commands(sub)
     archive.add_commands(sub)
     directory.add_commands(sub)

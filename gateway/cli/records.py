@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from gateway.cli.context import gateway_of
+from gateway.cli.context import register_of
 from gateway.errors import NotFound
 
 
@@ -31,15 +31,15 @@ def _list(args: argparse.Namespace) -> int:
     from gateway.db.records import RecordFilter, list_records
     from gateway.usecases.context import as_json
 
-    gateway = gateway_of(args)
+    register = register_of(args)
     where = RecordFilter(status=args.status, department=args.department,
                          urgency=args.urgency, limit=args.limit)
-    with gateway.sessions() as session:
+    with register.sessions() as session:
         rows = [as_json(r) for r in list_records(session, where)]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
-        print("\n".join(format_list(rows, gateway.settings.tz)))
+        print("\n".join(format_list(rows, register.settings.tz)))
     return 0
 
 
@@ -48,8 +48,8 @@ def _show(args: argparse.Namespace) -> int:
     from gateway.db.records import get_record
     from gateway.usecases.context import as_json
 
-    gateway = gateway_of(args)
-    with gateway.sessions() as session:
+    register = register_of(args)
+    with register.sessions() as session:
         record = get_record(session, args.id)
         if record is None:
             raise NotFound(f"no record {args.id}")
@@ -57,5 +57,5 @@ def _show(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(data, ensure_ascii=False, indent=2))
     else:
-        print("\n".join(format_record(data, gateway.settings.tz)))
+        print("\n".join(format_record(data, register.settings.tz)))
     return 0

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from gateway.deadlines.policy import KINDS
-from gateway.deadlines.worktime import Deadline
 from gateway.errors import UsageError
 from gateway.model import Urgency
-from gateway.usecases.chasing import CLOCK_LABELS, KIND_LABELS
-from gateway.usecases.deadline_view import due_rows, schedule
+
+if TYPE_CHECKING:
+    from gateway.deadlines.worktime import Deadline
 
 
-def add_commands(sub: argparse._SubParsersAction, settings_of, gateway_of) -> None:
-    """Register `sla due|explain|deadline`; settings_of/gateway_of build them from the args."""
+def add_commands(sub: argparse._SubParsersAction, settings_of, gateway_of, register_of) -> None:
+    """Register `sla due|explain|deadline`; settings_of, gateway_of and register_of build
+    what they need from the args."""
     sla = sub.add_parser("sla", help="deadlines: what is due, how they were computed")
     actions = sla.add_subparsers(metavar="ACTION")
 
@@ -24,7 +25,7 @@ def add_commands(sub: argparse._SubParsersAction, settings_of, gateway_of) -> No
     due.add_argument("--json", action="store_true")
     due.add_argument("--limit", type=int, default=100,
                      help="show the N soonest deadlines (default 100; 0 shows all)")
-    due.set_defaults(handler=lambda args: _due(gateway_of(args), args.json, args.limit))
+    due.set_defaults(handler=lambda args: _due(register_of(args), args.json, args.limit))
 
     explain = actions.add_parser("explain", help="how a record's deadlines were computed")
     explain.add_argument("id")
@@ -41,10 +42,13 @@ def add_commands(sub: argparse._SubParsersAction, settings_of, gateway_of) -> No
 # --- sla due ----------------------------------------------------------------------------------
 
 
-def _due(gateway, as_json: bool, limit: int = 100) -> int:
-    now = gateway.clock()
-    with gateway.sessions() as session:
-        rows = due_rows(session, gateway.calendar, now, limit or None)
+def _due(register, as_json: bool, limit: int = 100) -> int:
+    from gateway.runtime.workcalendar import make_calendar
+    from gateway.usecases.deadline_view import due_rows
+
+    now = datetime.now(UTC)
+    with register.sessions() as session:
+        rows = due_rows(session, make_calendar(register.settings), now, limit or None)
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
@@ -53,7 +57,7 @@ def _due(gateway, as_json: bool, limit: int = 100) -> int:
         return 0
     print(f"{'信息编号':<14}{'紧急':<5}{'时限':<7}{'到期':<18}{'剩余工时':<12}{'部门':<8}责任人")
     for r in rows:
-        at = datetime.fromisoformat(r["deadline"]).astimezone(gateway.settings.tz)
+        at = datetime.fromisoformat(r["deadline"]).astimezone(register.settings.tz)
         left = ("超时 " if r["breached"] else "") + r["working_time_left_text"]
         print(f"{r['id']:<16}{Urgency(r['urgency']).label:<5}{r['clock_label']:<7}"
               f"{at:%Y-%m-%d %H:%M}  {left:<12}{r['department']:<8}{r['owner'] or '-'}")
@@ -64,6 +68,9 @@ def _due(gateway, as_json: bool, limit: int = 100) -> int:
 
 
 def _explain(gateway, record_id: str) -> int:
+    from gateway.usecases.chasing import CLOCK_LABELS, KIND_LABELS
+    from gateway.usecases.deadline_view import schedule
+
     tz = gateway.calendar.tz
     with gateway.sessions() as session:
         shown = schedule(session, gateway.services, gateway.chase_policy, record_id)
@@ -93,7 +100,7 @@ def _explain(gateway, record_id: str) -> int:
 
 
 def _deadline(settings, args: argparse.Namespace) -> int:
-    from gateway.runtime.assembly import make_calendar
+    from gateway.runtime.workcalendar import make_calendar
 
     try:
         start = datetime.fromisoformat(args.start)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 from functools import partial
 from typing import TYPE_CHECKING
@@ -15,7 +15,6 @@ from gateway.db.engine import make_engine, upgrade
 from gateway.db.sessions import Sessions
 from gateway.db.writeturn import WriteTurn
 from gateway.deadlines.chase import ChasePolicy
-from gateway.deadlines.worktime import BusinessHours, WorkCalendar
 from gateway.faults import FaultInjector
 from gateway.identity import Identity
 from gateway.model import Address, FetchedMail, Urgency
@@ -23,6 +22,7 @@ from gateway.outgoing.autoreply import AutoReplyCap
 from gateway.outgoing.render import Renderer
 from gateway.routing.load import load_rules
 from gateway.routing.ruleset import RuleSet
+from gateway.runtime.workcalendar import make_calendar
 from gateway.sources.base import Source
 from gateway.usecases import chasing
 from gateway.usecases.chasing import CheckResult
@@ -214,30 +214,3 @@ def _chase_policy(settings: Settings) -> ChasePolicy:
     cadence = {**ChasePolicy().cadence, **{Urgency(u): d for u, d in c.cadence.items()}}
     return ChasePolicy(remind_at=c.remind_at, cadence=cadence, quiet_hours=c.quiet_hours,
                        max_follow_ups=c.max_follow_ups)
-
-
-def make_calendar(settings: Settings) -> WorkCalendar:
-    c = settings.calendar
-    lunch = (c.lunch_start, c.lunch_end) if c.lunch_start and c.lunch_end else None
-    return WorkCalendar(
-        settings.tz,
-        BusinessHours(c.business_start, c.business_end, lunch),
-        days_off=c.days_off,
-        workdays=c.workdays,
-        on_unknown_year=_warn_unknown_year,
-    )
-
-
-_warned: set[tuple[int, date]] = set()
-
-
-def _warn_unknown_year(year: int) -> None:
-    # Once a day per year, so the warning is seen without flooding the log.
-    key = (year, date.today())
-    if key not in _warned:
-        _warned.add(key)
-        log.warning(
-            "the installed chinese-calendar does not know %s yet; using statutory holidays "
-            "and weekends, without make-up working days (调休); upgrade chinesecalendar",
-            year,
-        )

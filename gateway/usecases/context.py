@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway.closedloop.channels import channel_labels
 from gateway.db.models import Record
 from gateway.db.records import RecordRow
 from gateway.model import InboundMail, LogKind, Status, Urgency
-from gateway.routing.route import Decision
-from gateway.usecases.services import Services
+
+if TYPE_CHECKING:
+    from gateway.routing.route import Decision
+    from gateway.usecases.services import Services
 
 
 def mail_view(mail: InboundMail) -> dict[str, Any]:
