@@ -130,3 +130,34 @@ def test_gateway_check_names_the_tls_step_when_the_certificate_is_unknown(
     steps = {s.name: s for s in run_steps(trusting) if s.name.startswith("mailbox")}
     assert [s.state for s in steps.values()] == ["ok"] * 4, [str(s) for s in steps.values()]
     assert "certificate verified" in steps["mailbox tls"].detail
+
+
+@pytest.mark.parametrize("tls", ["ssl", "starttls"])
+def test_a_pipelined_transaction_runs_over_tls(certificate, tls):
+    import asyncio
+
+    import aiosmtplib
+
+    from gateway.outbox.transaction import send_one
+
+    context = server_context(certificate)
+    options = ({"ssl_context": context} if tls == "ssl"
+               else {"tls_context": context, "require_starttls": True})
+    raw = b"Subject: tls\r\n\r\n.dot first\r\nend\r\n"
+    with SmtpCapture(**options) as server:
+        async def run():
+            trust = ssl.create_default_context(cafile=str(certificate[0]))
+            client = aiosmtplib.SMTP(hostname="127.0.0.1", port=server.port, timeout=10,
+                                     use_tls=tls == "ssl", start_tls=tls == "starttls",
+                                     tls_context=trust)
+            await client.connect()
+            if client.is_ehlo_or_helo_needed:
+                await client.ehlo()
+            assert client.supports_extension("pipelining")
+            for _ in range(2):  # the connection is handed back to aiosmtplib between mails
+                assert await send_one(client, "gw@corp.example", [], ("a@corp.example",),
+                                      raw) == []
+            await client.quit()
+
+        asyncio.run(run())
+        assert [m.raw for m in server.wait_for(2)] == [raw, raw]
