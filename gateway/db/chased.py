@@ -14,14 +14,40 @@ from datetime import datetime
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from gateway.db.models import Record
+from gateway.db.models import CHECK_NOW, Record, RegisterMark
 
 
-def due_for_check(session: Session, now: datetime) -> list[str]:
-    """Ids of the records whose stored check time has come, soonest first."""
+def due_for_check(session: Session, now: datetime, limit: int | None = None) -> list[str]:
+    """Ids of the records whose stored check time has come, soonest first (at most `limit`)."""
     return list(session.scalars(
         select(Record.id).where(Record.next_check_at <= now)
-        .order_by(Record.next_check_at, Record.id)))
+        .order_by(Record.next_check_at, Record.id).limit(limit)))
+
+
+def recheck_unless_made_under(session: Session, made_under: str, statuses: Iterable[str],
+                              now: datetime) -> int:
+    """Have every chased record checked afresh unless the stored check times were made
+    under `made_under` (the chase policy and working calendar, in words); how many.
+
+    A time stored under other rules may lie too late (a shorter cadence, a working day
+    added) or be "never" where chasing should go on (more follow-ups allowed).
+    """
+    mark = session.get(RegisterMark, _CHECK_TIMES_MADE_UNDER)
+    if mark is not None and mark.value == made_under:
+        return 0
+    count = session.execute(
+        update(Record).where(Record.status.in_(list(statuses)))
+        .values(next_check_at=CHECK_NOW)
+        .execution_options(synchronize_session=False)).rowcount
+    if mark is None:
+        session.add(RegisterMark(name=_CHECK_TIMES_MADE_UNDER, value=made_under,
+                                 updated_at=now))
+    else:
+        mark.value, mark.updated_at = made_under, now
+    return count
+
+
+_CHECK_TIMES_MADE_UNDER = "check_times_made_under"
 
 
 def locked(session: Session, record_ids: Collection[str]) -> Sequence[Record]:

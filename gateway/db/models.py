@@ -249,6 +249,16 @@ class StoredCheckpoint(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class RegisterMark(Base):
+    """A named value the register keeps about itself (what its stored times were made under)."""
+
+    __tablename__ = "register_marks"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class IdSequence(Base):
     """The last sequence number handed out per id prefix and year."""
 

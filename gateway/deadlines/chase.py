@@ -8,6 +8,7 @@ unique constraint) sends each one once, whatever restarts or overlapping runs ha
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -64,6 +65,18 @@ class ChasePolicy:
         object.__setattr__(self, "cadence", MappingProxyType(dict(self.cadence)))
 
     __hash__ = None  # type: ignore[assignment]  # holds a mapping
+
+
+def made_under(policy: ChasePolicy, calendar: WorkCalendar) -> str:
+    """The chase policy and working calendar in words: stored check times made under
+    other words must be made again."""
+    return json.dumps({
+        "remind_at": policy.remind_at,
+        "cadence": {u.value: str(d) for u, d in sorted(policy.cadence.items())},
+        "quiet_hours": policy.quiet_hours,
+        "max_follow_ups": policy.max_follow_ups,
+        "calendar": calendar.described(),
+    }, sort_keys=True, ensure_ascii=False)
 
 
 @dataclass(frozen=True, slots=True)

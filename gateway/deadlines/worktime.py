@@ -123,6 +123,16 @@ class WorkCalendar:
         self._origin: date | None = None
         self._running: list[timedelta] = []
 
+    def described(self) -> dict[str, object]:
+        """Everything that decides when working time runs, in plain values (for comparing)."""
+        return {
+            "zone": str(self.tz),
+            "periods": [[s.isoformat(), e.isoformat()] for s, e in self.hours.periods()],
+            "days_off": sorted(d.isoformat() for d in self.days_off),
+            "workdays": sorted(d.isoformat() for d in self.workdays),
+            "holidays": chinese_calendar.__version__,  # a new release adds a year's 调休
+        }
+
     # -- days -------------------------------------------------------------------------
 
     def is_workday(self, day: date) -> bool:

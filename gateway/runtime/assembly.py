@@ -97,9 +97,17 @@ class Gateway:
         self._alert_sender: AlertSender | None = None
         self.write_turn = WriteTurn()  # shared with the outbox process by the daemon
         self.chase_policy = _chase_policy(settings)
+        self._policy_compared = False  # chase(): stored check times made under this policy?
 
     def chase(self) -> CheckResult:
-        """Queue the reminders, escalations and follow-ups due now (the due-check job)."""
+        """Queue the reminders, escalations and follow-ups due now (the due-check job).
+
+        The first check of a process first has the stored check times made again if they
+        were made under another chase policy or working calendar (a changed config).
+        """
+        if not self._policy_compared:
+            chasing.recheck_if_policy_changed(self.services, self.chase_policy, self.clock())
+            self._policy_compared = True
         return chasing.check(self.services, self.chase_policy, self.clock())
 
     @property

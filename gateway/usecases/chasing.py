@@ -20,6 +20,7 @@ from gateway.deadlines.chase import (
     NoticeKind,
     RecordClock,
     due,
+    made_under,
     next_check,
     working_time_left,
 )
@@ -76,6 +77,21 @@ def record_clock(record: Record) -> RecordClock:
 
 # Records settled per transaction when the due-check looks at many at once.
 CHECK_BATCH = 500
+# Records one due-check looks at, at most: after a policy change every chased record is
+# looked at again, and the mail loop that runs the check should not stand still meanwhile.
+CHECK_LIMIT = 20_000
+
+
+def recheck_if_policy_changed(services: Services, policy: ChasePolicy, now: datetime) -> int:
+    """Have every chased record's check time made again if the chase policy or the working
+    calendar changed since the stored ones were made; how many records."""
+    with services.sessions.begin() as session:
+        count = chased.recheck_unless_made_under(
+            session, made_under(policy, services.calendar), CHASED, now)
+    if count:
+        log.info("chase policy or working calendar changed: %d chased records are checked "
+                 "afresh", count)
+    return count
 
 
 def check(services: Services, policy: ChasePolicy, now: datetime) -> CheckResult:
@@ -86,7 +102,7 @@ def check(services: Services, policy: ChasePolicy, now: datetime) -> CheckResult
     something due is written in its own, so a conflict with an overlapping run costs one.
     """
     with services.sessions() as session:
-        candidates = chased.due_for_check(session, now)
+        candidates = chased.due_for_check(session, now, CHECK_LIMIT)
     work: list[str] = []
     for start in range(0, len(candidates), CHECK_BATCH):
         with services.sessions.begin() as session:

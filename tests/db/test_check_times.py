@@ -145,3 +145,25 @@ def test_an_older_register_gets_check_times_and_indexes_on_upgrade(storage_url):
     names = {ix["name"] for ix in inspect(engine).get_indexes("records")}
     assert {"ix_records_next_check_at", "ix_records_department_status_created_at"} <= names
     engine.dispose()
+
+
+def test_check_times_made_under_other_words_are_made_again_for_chased_records_only(gateway):
+    with gateway.sessions.begin() as session:
+        chased_ids = [add_record(session).id, add_record(session, status="in_progress").id]
+        done = add_record(session, status="closed").id
+    check(gateway.services, gateway.chase_policy, MONDAY)
+    kept = {rid: stored(gateway, rid) for rid in chased_ids}
+    assert CHECK_NOW not in kept.values()
+
+    def recheck(words: str) -> int:
+        with gateway.sessions.begin() as session:
+            return chased.recheck_unless_made_under(session, words, CHASED, MONDAY)
+
+    assert recheck("policy A") == 2  # no mark yet: times of unknown making are made again
+    assert {rid: stored(gateway, rid) for rid in chased_ids} == dict.fromkeys(chased_ids,
+                                                                              CHECK_NOW)
+    assert stored(gateway, done) is None
+    check(gateway.services, gateway.chase_policy, MONDAY)
+    assert recheck("policy A") == 0  # the same words: the stored times stand
+    assert {rid: stored(gateway, rid) for rid in chased_ids} == kept
+    assert recheck("policy B") == 2

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,11 +15,13 @@ from gateway.deadlines.chase import (
     NoticeKind,
     RecordClock,
     due,
+    made_under,
     plan,
     reminder_time,
 )
+from gateway.deadlines.duration import parse_duration
 from gateway.deadlines.policy import DeadlinePolicy
-from gateway.deadlines.worktime import WorkCalendar
+from gateway.deadlines.worktime import BusinessHours, WorkCalendar
 from gateway.model import Urgency
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -222,3 +224,30 @@ def test_however_time_advances_no_notice_is_sent_twice_and_the_breach_is_announc
     escalation = next(n for n in plan(state, POLICY, CAL) if n.kind is E)
     if escalation.due_at <= now:
         assert escalation.key in sent
+
+
+
+def _words(**changes) -> str:
+    policy = {"remind_at": 0.75, "quiet_hours": True, "max_follow_ups": 30}
+    calendar = {"hours": BusinessHours(), "days_off": (), "workdays": ()}
+    tz = changes.pop("tz", TZ)
+    if "cadence" in changes:
+        policy["cadence"] = {**ChasePolicy().cadence, **changes.pop("cadence")}
+    for key, value in changes.items():
+        (policy if key in policy else calendar)[key] = value
+    return made_under(ChasePolicy(**policy), WorkCalendar(tz, **calendar))
+
+
+@pytest.mark.parametrize("change", [
+    {"remind_at": 0.5},
+    {"quiet_hours": False},
+    {"max_follow_ups": 40},
+    {"cadence": {Urgency.NORMAL: parse_duration("2 working days")}},
+    {"hours": BusinessHours(lunch=(time(12), time(13)))},
+    {"days_off": (date(2026, 12, 31),)},
+    {"workdays": (date(2026, 12, 27),)},
+    {"tz": ZoneInfo("Asia/Hong_Kong")},
+])
+def test_the_words_check_times_are_made_under_change_with_every_input_of_chasing(change):
+    assert _words(**dict(change)) != _words()
+    assert _words(**dict(change)) == _words(**dict(change))  # and nothing else moves them

@@ -95,6 +95,34 @@ def test_reminder_escalation_and_follow_ups_arrive_once_each_across_restart_and_
         assert subject.startswith(f"[{created.record_id}]")
 
 
+def test_a_changed_chase_policy_remakes_the_stored_check_times(
+    settings, gateway, source, imap_append, smtp_capture, clock
+):
+    from gateway.usecases import chasing
+
+    imap_append(gbk_mail("【特急】生产部-设备故障通知"))
+    (created,) = gateway.process_batch(source)
+    gateway.flush()
+    smtp_capture.clear()
+    tick([gateway], clock, 0)  # 10:00: the 特急 alert; the reminder is stored for 13:00 (75%)
+    with gateway.sessions() as session:
+        assert session.get(Record, created.record_id).next_check_at == START + timedelta(hours=3)
+    gateway.close()
+
+    # The admin has the owner reminded at a quarter of the time instead, and restarts.
+    chase = settings.chase.model_copy(update={"remind_at": 0.25})
+    changed = settings.model_copy(update={"chase": chase})
+    restarted = Gateway(changed, clock=clock)
+    tick([restarted], clock, 65)  # 11:05: past the new reminder time (11:00)
+    assert [kind for kind, _ in notices(smtp_capture)] == ["critical", "reminder"]
+    restarted.close()
+
+    # Started again under the same policy, nothing is made again.
+    again = Gateway(changed, clock=clock)
+    assert chasing.recheck_if_policy_changed(again.services, again.chase_policy, clock()) == 0
+    again.close()
+
+
 def test_a_first_response_stops_the_chase_and_a_clock_jump_sends_no_flood(
     gateway, source, imap_append, smtp_capture, clock
 ):
