@@ -45,9 +45,9 @@ from dbfixtures import private_schema  # noqa: E402
 
 from gateway.cli.main import main as cli  # noqa: E402
 from gateway.config import load_settings  # noqa: E402
-from gateway.db import bulk  # noqa: E402
+from gateway.db import bulk, chased  # noqa: E402
 from gateway.db.records import RecordFilter, list_records  # noqa: E402
-from gateway.deadlines.chase import RecordClock, due, next_check  # noqa: E402
+from gateway.deadlines.chase import RecordClock, due, made_under, next_check  # noqa: E402
 from gateway.deadlines.policy import record_deadlines  # noqa: E402
 from gateway.model import FetchedMail, Urgency  # noqa: E402
 from gateway.runtime.assembly import Gateway  # noqa: E402
@@ -215,6 +215,9 @@ def fill(gateway: Gateway, n: int, seed: int) -> Filler:
             bulk.insert_rows(session, filler.batch(first, min(n, first + BATCH)))
     with gateway.sessions.begin() as session:
         bulk.advance_sequences(session)
+        # The filler made the check times under the gateway's own policy and calendar.
+        chased.mark_check_times_made_under(
+            session, made_under(gateway.chase_policy, gateway.calendar), NOW)
     return filler
 
 
