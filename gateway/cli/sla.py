@@ -68,7 +68,7 @@ def _due(register, as_json: bool, limit: int = 100) -> int:
 
 
 def _explain(gateway, record_id: str) -> int:
-    from gateway.usecases.chasing import CLOCK_LABELS, KIND_LABELS
+    from gateway.usecases.chase_terms import CLOCK_LABELS, KIND_LABELS
     from gateway.usecases.deadline_view import schedule
 
     tz = gateway.calendar.tz

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -14,40 +14,31 @@ from gateway.db import chased, mails, notices, records
 from gateway.db.models import Record
 from gateway.deadlines.chase import (
     ChasePolicy,
-    DeadlineClock,
     Due,
     Notice,
     NoticeKind,
-    RecordClock,
     due,
     made_under,
     next_check,
     working_time_left,
 )
 from gateway.errors import Duplicate
-from gateway.model import Address, LogKind, Status, Urgency
+from gateway.model import Address, LogKind
 from gateway.usecases import approval
 from gateway.usecases.alerts import queue_alert
+from gateway.usecases.chase_terms import (
+    CHASED,
+    CLOCK_LABELS,
+    KIND_LABELS,
+    format_working_time,
+    record_clock,
+)
 from gateway.usecases.context import record_view
 from gateway.usecases.outgoing_mail import queue_mail
 from gateway.usecases.services import Services
 
 log = logging.getLogger(__name__)
 
-CHASED = (Status.OPEN.value, Status.IN_PROGRESS.value)
-
-# How each notice is named in the log and in mail (the Chinese lives here, not in code paths).
-KIND_LABELS = {
-    NoticeKind.CRITICAL: "特急提醒",
-    NoticeKind.REMINDER: "到期提醒",
-    NoticeKind.ESCALATION: "超时升级",
-    NoticeKind.FOLLOW_UP: "超时跟催",
-}
-CLOCK_LABELS = {
-    DeadlineClock.OPENED: "受理",
-    DeadlineClock.RESPONSE: "首次反馈",
-    DeadlineClock.RESOLUTION: "处理完成",
-}
 TEMPLATES = {
     NoticeKind.CRITICAL: "critical",
     NoticeKind.REMINDER: "reminder",
@@ -61,18 +52,6 @@ class CheckResult:
     sent: tuple[tuple[str, str], ...]  # (record id, notice key) queued for sending
     superseded: tuple[tuple[str, str], ...]
     conflicts: int  # records another run handled first
-
-
-def record_clock(record: Record) -> RecordClock:
-    return RecordClock(
-        record_id=record.id,
-        urgency=Urgency(record.urgency),
-        opened_at=record.created_at,
-        response_due=record.due_at,
-        resolution_due=record.resolve_due_at,
-        responded_at=record.first_response_at,
-        resolved_at=record.resolved_at,
-    )
 
 
 # Records settled per transaction when the due-check looks at many at once.
@@ -246,10 +225,3 @@ def _label(notice: Notice) -> str:
         f" 第{notice.seq}次" if notice.seq else "")
 
 
-def format_working_time(span: timedelta) -> str:
-    """3小时20分 / 45分钟 (working time, for people)."""
-    minutes = int(span.total_seconds() // 60)
-    hours, minutes = divmod(minutes, 60)
-    if hours and minutes:
-        return f"{hours}小时{minutes}分"
-    return f"{hours}小时" if hours else f"{minutes}分钟"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -15,8 +15,10 @@ from gateway.deadlines.policy import record_deadlines
 from gateway.deadlines.worktime import Deadline, WorkCalendar
 from gateway.errors import NotFound
 from gateway.model import Urgency
-from gateway.usecases.chasing import CHASED, CLOCK_LABELS, format_working_time, record_clock
-from gateway.usecases.services import Services
+from gateway.usecases.chase_terms import CHASED, CLOCK_LABELS, format_working_time, record_clock
+
+if TYPE_CHECKING:
+    from gateway.usecases.services import Services
 
 # After this many repeats of one clock's notices the rest of the cadence follows the same rhythm.
 SHOWN_REPEATS = 3
