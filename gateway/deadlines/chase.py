@@ -229,7 +229,7 @@ def reminder_time(
     working = calendar.working_time_between(start, deadline)
     if working > timedelta(0):
         hours = working.total_seconds() * share / 3600
-        at = calendar.add(start, Duration(hours, Unit.WORKING_HOURS)).at
+        at = calendar.at(start, Duration(hours, Unit.WORKING_HOURS))
     else:
         at = start + (deadline - start) * share
     return at if at < deadline else None
@@ -237,7 +237,7 @@ def reminder_time(
 
 def after(deadline: datetime, cadence: Duration, n: int, calendar: WorkCalendar) -> datetime:
     """The nth follow-up time after a breach at `deadline`."""
-    return calendar.add(deadline, Duration(cadence.amount * n, cadence.unit)).at
+    return calendar.at(deadline, Duration(cadence.amount * n, cadence.unit))
 
 
 def working_time_left(deadline: datetime, now: datetime, calendar: WorkCalendar) -> timedelta:

@@ -119,6 +119,12 @@ class WorkCalendar:
         self._fallback: dict[int, Mapping[date, str]] = {}
         # Every deadline and notice walks days; each day's periods are made once.
         self._periods: dict[date, tuple[tuple[datetime, datetime], ...]] = {}
+        # The working days from the first asked for on, in order, and each one's position
+        # (_add_days); _next_listed is the first day not looked at yet.
+        self._workday_list: list[date] = []
+        self._workday_index: dict[date, int] = {}
+        self._next_listed: date = date.min
+        self._listed_from: date = date.min
         # Working time from _origin to the start of each day after it (_worked_days).
         self._origin: date | None = None
         self._running: list[timedelta] = []
@@ -264,22 +270,56 @@ class WorkCalendar:
         """
         local = self._local(start)
         if duration.unit is Unit.CLOCK_HOURS:
-            at = (local.astimezone(UTC) + timedelta(hours=duration.amount)).astimezone(self.tz)
-            return Deadline(at, local, duration, None, ())
+            return Deadline(self._at(local, local, duration), local, duration, None, ())
         begin = self.next_working_start(local)
-        if duration.unit is Unit.WORKING_DAYS:
-            at = self._add_days(begin, int(duration.amount))
-        else:
-            at = self._add_hours(begin, timedelta(hours=duration.amount))
+        at = self._at(local, begin, duration)
         moved_from = local if begin != local else None
         return Deadline(at, begin, duration, moved_from, self._days_off(local.date(), at.date()))
 
+    def at(self, start: datetime, duration: Duration) -> datetime:
+        """`add(start, duration).at`, without the explanation: for the many deadlines chasing
+        works out (each follow-up's time) and never shows."""
+        local = self._local(start)
+        if duration.unit is Unit.CLOCK_HOURS:
+            return self._at(local, local, duration)
+        return self._at(local, self.next_working_start(local), duration)
+
+    def _at(self, local: datetime, begin: datetime, duration: Duration) -> datetime:
+        if duration.unit is Unit.CLOCK_HOURS:
+            return (local.astimezone(UTC) + timedelta(hours=duration.amount)).astimezone(self.tz)
+        if duration.unit is Unit.WORKING_DAYS:
+            return self._add_days(begin, int(duration.amount))
+        return self._add_hours(begin, timedelta(hours=duration.amount))
+
     def _add_days(self, begin: datetime, n: int) -> datetime:
-        days = self._working_days_from(begin.date())
-        target = next(days)  # begin's own day: begin is working time
-        for _ in range(n):
-            target = next(days)
+        # begin is working time, so its day is a working day: the nth after it, by index.
+        index = self._workday_number(begin.date())
+        while index + n >= len(self._workday_list):
+            self._extend_workdays()
+        target = self._workday_list[index + n]
         return datetime.combine(target, begin.time(), tzinfo=self.tz)
+
+    def _workday_number(self, day: date) -> int:
+        """The position of working day `day` in the calendar's list of working days."""
+        if not self._workday_list or day < self._workday_list[0]:
+            self._workday_list, self._workday_index = [], {}
+            self._next_listed = self._listed_from = day
+        while day >= self._next_listed:
+            self._extend_workdays()
+        return self._workday_index[day]
+
+    def _extend_workdays(self) -> None:
+        """List the working days of the next week after those listed so far (a week: a year
+        the holiday tables do not know is looked at only when a deadline comes near it)."""
+        for day in _dates(self._next_listed, self._next_listed + timedelta(days=6)):
+            if self.is_workday(day):
+                self._workday_index[day] = len(self._workday_list)
+                self._workday_list.append(day)
+        self._next_listed += timedelta(days=7)
+        last = self._workday_list[-1] if self._workday_list else self._listed_from
+        if (self._next_listed - last).days > _MAX_DAYS_OFF:
+            raise ValueError(f"calendar: no working day in the {_MAX_DAYS_OFF} days before "
+                             f"{self._next_listed}")
 
     def _add_hours(self, begin: datetime, left: timedelta) -> datetime:
         for day in self._working_days_from(begin.date()):

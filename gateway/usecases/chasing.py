@@ -58,7 +58,7 @@ class CheckResult:
 CHECK_BATCH = 500
 # Records one due-check looks at, at most: after a policy change every chased record is
 # looked at again, and the mail loop that runs the check should not stand still meanwhile.
-CHECK_LIMIT = 20_000
+CHECK_LIMIT = 5_000
 
 
 def recheck_if_policy_changed(services: Services, policy: ChasePolicy, now: datetime) -> int:

@@ -383,3 +383,17 @@ def test_the_next_working_start_is_the_first_working_instant_not_before(cal, mom
     assert nxt >= moment and cal.is_working_instant(nxt)
     assert cal.working_time_between(moment, nxt) == timedelta(0)
     assert (nxt == moment) is cal.is_working_instant(moment)
+
+
+@settings(max_examples=150, deadline=None)
+@given(CALENDARS, MOMENTS, WORKING, st.integers(0, 400))
+def test_the_bare_deadline_is_the_explained_ones_time(cal, start, unit, n):
+    duration = Duration(_amount(unit, n), unit)
+    assert cal.at(start, duration) == cal.add(start, duration).at
+
+
+def test_a_calendar_without_a_working_day_in_a_year_is_refused():
+    first = date(2026, 1, 1)
+    closed = WorkCalendar(TZ, days_off=[first + timedelta(days=n) for n in range(800)])
+    with pytest.raises(ValueError, match="no working day"):
+        closed.add(at("2026-01-05T10:00"), Duration(1, D))
