@@ -3,7 +3,8 @@
 A record's `next_check_at` is when the due-check next has something to do for it. Any change
 of what chasing reads (status, urgency, the deadlines, the answer and completion times) sets
 it to CHECK_NOW at flush (models.py), so no use case can forget it; the next due-check computes
-the real time and stores it. A record opened gets CHECK_NOW as its column default.
+the real time and stores it. A record opened by mail gets its first time as it opens
+(usecases/open_record.py); any other gets CHECK_NOW, the column default.
 """
 
 from __future__ import annotations

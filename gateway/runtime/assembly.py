@@ -92,11 +92,12 @@ class Gateway:
             ),
             max_size=settings.mailbox.max_size,
             alert_channels=alert_channels(settings),
+            chase=_chase_policy(settings),
         )
         self._sender: OutboxSender | None = None
         self._alert_sender: AlertSender | None = None
         self.write_turn = WriteTurn()  # shared with the outbox process by the daemon
-        self.chase_policy = _chase_policy(settings)
+        self.chase_policy = self.services.chase
         self._policy_compared = False  # chase(): stored check times made under this policy?
 
     def chase(self) -> CheckResult:

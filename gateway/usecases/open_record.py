@@ -13,6 +13,7 @@ from gateway.db import mails, records
 from gateway.db.mails import Row
 from gateway.db.models import Mail, Record
 from gateway.db.records import RecordRow
+from gateway.deadlines.chase import RecordClock, next_check
 from gateway.deadlines.policy import record_deadlines
 from gateway.model import Address, InboundMail, LogKind, Status, SubjectTag, Urgency
 from gateway.routing.route import Decision
@@ -104,6 +105,10 @@ def open_record(
         created_at=now,
         due_at=response.at,
         resolve_due_at=resolution.at,
+        # When the due-check first has something for it, made here: nothing is sent yet.
+        next_check_at=next_check(RecordClock(record_id, tag.urgency, now, response.at,
+                                             resolution.at), set(),
+                                 services.chase, services.calendar),
         rule_name=decision.rule_name,
         rule_file=decision.rule_file,
         rule_version=decision.rule_version,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from gateway.alerts.channels import Channel
 from gateway.db.sessions import Sessions
+from gateway.deadlines.chase import ChasePolicy
 from gateway.deadlines.duration import Duration, Unit, parse_duration
 from gateway.deadlines.policy import DeadlinePolicy
 from gateway.deadlines.worktime import WorkCalendar
@@ -100,3 +101,4 @@ class Services:
     max_size: int = 25 * 1024 * 1024  # bytes; the limit the oversize reply names
     alert_channels: tuple[Channel, ...] = ()  # [[im.channel]]: group-chat robots (alerts.py)
     outbound: OutboundPolicy = field(default_factory=OutboundPolicy)
+    chase: ChasePolicy = field(default_factory=ChasePolicy)  # [chase]: reminders, follow-ups
