@@ -76,8 +76,6 @@ def open_record(
     """
     local_now = now.astimezone(services.calendar.tz)
     record_id, seq = records.allocate_record_id(session, decision.id_prefix, local_now.year)
-    response, resolution = record_deadlines(now, tag.urgency, services.policy, services.calendar,
-                                            decision.deadlines)
     record = records.add_record(
         session,
         id=record_id,
@@ -102,13 +100,7 @@ def open_record(
         cc=[a.addr for a in decision.cc],
         departments=[decision.department.name],
         sent_at=mail.date or now,
-        created_at=now,
-        due_at=response.at,
-        resolve_due_at=resolution.at,
-        # When the due-check first has something for it, made here: nothing is sent yet.
-        next_check_at=next_check(RecordClock(record_id, tag.urgency, now, response.at,
-                                             resolution.at), set(),
-                                 services.chase, services.calendar),
+        **_times(services, record_id, tag.urgency, decision, now),
         rule_name=decision.rule_name,
         rule_file=decision.rule_file,
         rule_version=decision.rule_version,
@@ -143,6 +135,16 @@ def _log_opening(
     )
     if related is not None:
         _log_link(session, record, related, mail, now)
+
+
+def _times(services: Services, record_id: str, urgency: Urgency, decision: Decision,
+           now: datetime) -> dict[str, datetime | None]:
+    """Opened now: the deadlines, and when the due-check first has something (nothing sent)."""
+    response, resolution = record_deadlines(now, urgency, services.policy, services.calendar,
+                                            decision.deadlines)
+    clock = RecordClock(record_id, urgency, now, response.at, resolution.at)
+    return {"created_at": now, "due_at": response.at, "resolve_due_at": resolution.at,
+            "next_check_at": next_check(clock, set(), services.chase, services.calendar)}
 
 
 def _log_link(
