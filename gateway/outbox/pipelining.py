@@ -113,13 +113,13 @@ async def send_pipelined(client: aiosmtplib.SMTP, commands: bytes, envelope_from
     try:
         transport.write(commands)
         *envelope, data = await replies.read(len(recipients) + 2)
-        refused = _check_envelope(envelope, envelope_from, recipients)
+        refused = refused_recipients(envelope, recipients)
         if data.code == SMTPStatus.start_input and (refused is None or
                                                    len(refused) == len(recipients)):
             # The server took DATA although the envelope failed: an empty message ends it.
             transport.write(b".\r\n")
             await replies.read(1)
-        _raise_for_envelope(envelope, envelope_from, refused, recipients)
+        raise_for_envelope(envelope, envelope_from, refused, recipients)
         if data.code != SMTPStatus.start_input:
             raise aiosmtplib.SMTPDataError(data.code, data.message)
         transport.write(payload)
@@ -134,9 +134,10 @@ async def send_pipelined(client: aiosmtplib.SMTP, commands: bytes, envelope_from
             client.close()
 
 
-def _check_envelope(envelope: list[SMTPResponse], envelope_from: str,
-                    recipients: tuple[str, ...]) -> list[aiosmtplib.SMTPRecipientRefused] | None:
-    """The refused recipients; None when MAIL itself was refused."""
+def refused_recipients(envelope: list[SMTPResponse], recipients: tuple[str, ...]
+                       ) -> list[aiosmtplib.SMTPRecipientRefused] | None:
+    """From the replies to MAIL and each RCPT: the refused recipients; None when MAIL itself
+    was refused. (Shared with the transaction one reply at a time, transaction.py.)"""
     if envelope[0].code != SMTPStatus.completed:
         return None
     return [aiosmtplib.SMTPRecipientRefused(reply.code, reply.message, recipient)
@@ -144,9 +145,10 @@ def _check_envelope(envelope: list[SMTPResponse], envelope_from: str,
             if reply.code not in (SMTPStatus.completed, SMTPStatus.will_forward)]
 
 
-def _raise_for_envelope(envelope: list[SMTPResponse], envelope_from: str,
-                        refused: list[aiosmtplib.SMTPRecipientRefused] | None,
-                        recipients: tuple[str, ...]) -> None:
+def raise_for_envelope(envelope: list[SMTPResponse], envelope_from: str,
+                       refused: list[aiosmtplib.SMTPRecipientRefused] | None,
+                       recipients: tuple[str, ...]) -> None:
+    """Raise as aiosmtplib would when MAIL, or every RCPT, was refused."""
     if refused is None:
         raise aiosmtplib.SMTPSenderRefused(envelope[0].code, envelope[0].message, envelope_from)
     if len(refused) == len(recipients):

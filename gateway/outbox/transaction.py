@@ -13,15 +13,12 @@ own methods do, so the sender classifies them the same way.
 from __future__ import annotations
 
 import asyncio
-import re
 
 import aiosmtplib
 from aiosmtplib import SMTPStatus
+from aiosmtplib.protocol import COMMAND_INJECTION_REGEX, normalize_message_line_endings
 
-from gateway.outbox.pipelining import send_pipelined
-
-_LINE_ENDS = re.compile(rb"\r\n|\n|\r(?!\n)")
-_CONTROL = re.compile(rb"[\x00-\x1f\x7f]")
+from gateway.outbox.pipelining import raise_for_envelope, refused_recipients, send_pipelined
 
 
 def mail_from(address: str, options: list[str]) -> tuple[bytes, ...]:
@@ -34,7 +31,7 @@ def rcpt_to(address: str) -> tuple[bytes, ...]:
 
 def _path(prefix: bytes, address: str) -> bytes:
     path = prefix + b"<" + address.encode("ascii") + b">"
-    if _CONTROL.search(path):  # refused as aiosmtplib refuses it: no command smuggled in
+    if COMMAND_INJECTION_REGEX.search(path):  # aiosmtplib's own check: no command smuggled in
         raise ValueError("Command arg contains a prohibited control character")
     return path
 
@@ -65,17 +62,13 @@ async def send_one(client: aiosmtplib.SMTP, envelope_from: str, options: list[st
 async def _transaction(client: aiosmtplib.SMTP, envelope_from: str, options: list[str],
                        recipients: tuple[str, ...], raw: bytes
                        ) -> list[aiosmtplib.SMTPRecipientRefused]:
-    response = await client.execute_command(*mail_from(envelope_from, options), timeout=None)
-    if response.code != SMTPStatus.completed:
-        raise aiosmtplib.SMTPSenderRefused(response.code, response.message, envelope_from)
-    refused = []
+    envelope = [await client.execute_command(*mail_from(envelope_from, options), timeout=None)]
+    if envelope[0].code != SMTPStatus.completed:
+        raise_for_envelope(envelope, envelope_from, None, recipients)
     for recipient in recipients:
-        response = await client.execute_command(*rcpt_to(recipient), timeout=None)
-        if response.code not in (SMTPStatus.completed, SMTPStatus.will_forward):
-            refused.append(aiosmtplib.SMTPRecipientRefused(
-                response.code, response.message, recipient))
-    if len(refused) == len(recipients):
-        raise aiosmtplib.SMTPRecipientsRefused(refused)
+        envelope.append(await client.execute_command(*rcpt_to(recipient), timeout=None))
+    refused = refused_recipients(envelope, recipients)
+    raise_for_envelope(envelope, envelope_from, refused, recipients)
     await _data(client, raw)
     return refused
 
@@ -106,10 +99,8 @@ def data_payload(raw: bytes) -> bytes:
     brought to CRLF first, as RFC 5321 requires.
     """
     ends = raw.count(b"\n")
-    if raw.count(b"\r\n") != ends or raw.count(b"\r") != ends:
-        raw = _LINE_ENDS.sub(b"\r\n", raw)
-    if not raw.endswith(b"\r\n"):
-        raw += b"\r\n"
+    if raw.count(b"\r\n") != ends or raw.count(b"\r") != ends or not raw.endswith(b"\r\n"):
+        raw = normalize_message_line_endings(raw)
     stuffed = raw.replace(b"\r\n.", b"\r\n..")
     if stuffed.startswith(b"."):
         stuffed = b"." + stuffed
