@@ -119,15 +119,12 @@ class WorkCalendar:
         self._fallback: dict[int, Mapping[date, str]] = {}
         # Every deadline and notice walks days; each day's periods are made once.
         self._periods: dict[date, tuple[tuple[datetime, datetime], ...]] = {}
-        # The working days from the first asked for on, in order, and each one's position
-        # (_add_days); _next_listed is the first day not looked at yet.
-        self._workday_list: list[date] = []
-        self._workday_index: dict[date, int] = {}
-        self._next_listed: date = date.min
-        self._listed_from: date = date.min
-        # Working time from _origin to the start of each day after it (_worked_days).
+        # The days from _origin on, looked at once each (_table_through): the working time
+        # from _origin to the start of each, and the working days in order with their places.
         self._origin: date | None = None
         self._running: list[timedelta] = []
+        self._workdays: list[date] = []
+        self._workday_place: dict[date, int] = {}
 
     def described(self) -> dict[str, object]:
         """Everything that decides when working time runs, in plain values (for comparing)."""
@@ -250,14 +247,24 @@ class WorkCalendar:
         """
         if last < first:
             return timedelta()
-        if self._origin is None or first < self._origin:
-            self._origin, self._running = first, [timedelta()]
-        days = (last - self._origin).days + 1
-        for n in range(len(self._running) - 1, days):
-            day = self._origin + timedelta(days=n)
-            worked = sum((_elapsed(s, e) for s, e in self.working_periods(day)), timedelta())
+        self._table_through(first)
+        self._table_through(last)
+        return (self._running[(last - self._origin).days + 1]
+                - self._running[(first - self._origin).days])
+
+    def _table_through(self, day: date) -> None:
+        """Extend the day table through `day`; a day before its origin starts it afresh."""
+        if self._origin is None or day < self._origin:
+            self._origin, self._running, self._workdays, self._workday_place = (
+                day, [timedelta()], [], {})
+        for n in range(len(self._running) - 1, (day - self._origin).days + 1):
+            listed = self._origin + timedelta(days=n)
+            periods = self.working_periods(listed)
+            if periods:
+                self._workday_place[listed] = len(self._workdays)
+                self._workdays.append(listed)
+            worked = sum((_elapsed(s, e) for s, e in periods), timedelta())
             self._running.append(self._running[-1] + worked)
-        return self._running[days] - self._running[(first - self._origin).days]
 
     # -- deadlines --------------------------------------------------------------------
 
@@ -292,34 +299,17 @@ class WorkCalendar:
         return self._add_hours(begin, timedelta(hours=duration.amount))
 
     def _add_days(self, begin: datetime, n: int) -> datetime:
-        # begin is working time, so its day is a working day: the nth after it, by index.
-        index = self._workday_number(begin.date())
-        while index + n >= len(self._workday_list):
-            self._extend_workdays()
-        target = self._workday_list[index + n]
-        return datetime.combine(target, begin.time(), tzinfo=self.tz)
-
-    def _workday_number(self, day: date) -> int:
-        """The position of working day `day` in the calendar's list of working days."""
-        if not self._workday_list or day < self._workday_list[0]:
-            self._workday_list, self._workday_index = [], {}
-            self._next_listed = self._listed_from = day
-        while day >= self._next_listed:
-            self._extend_workdays()
-        return self._workday_index[day]
-
-    def _extend_workdays(self) -> None:
-        """List the working days of the next week after those listed so far (a week: a year
-        the holiday tables do not know is looked at only when a deadline comes near it)."""
-        for day in _dates(self._next_listed, self._next_listed + timedelta(days=6)):
-            if self.is_workday(day):
-                self._workday_index[day] = len(self._workday_list)
-                self._workday_list.append(day)
-        self._next_listed += timedelta(days=7)
-        last = self._workday_list[-1] if self._workday_list else self._listed_from
-        if (self._next_listed - last).days > _MAX_DAYS_OFF:
-            raise ValueError(f"calendar: no working day in the {_MAX_DAYS_OFF} days before "
-                             f"{self._next_listed}")
+        # begin is working time, so its day is a working day: the nth after it, by place.
+        day = begin.date()
+        self._table_through(day)
+        place = self._workday_place[day]
+        while place + n >= len(self._workdays):
+            following = self._origin + timedelta(days=len(self._running) - 1)
+            if (following - self._workdays[-1]).days > _MAX_DAYS_OFF:
+                raise ValueError(f"calendar: no working day in the {_MAX_DAYS_OFF} days "
+                                 f"before {following}")
+            self._table_through(following)
+        return datetime.combine(self._workdays[place + n], begin.time(), tzinfo=self.tz)
 
     def _add_hours(self, begin: datetime, left: timedelta) -> datetime:
         for day in self._working_days_from(begin.date()):
