@@ -40,14 +40,18 @@ def recheck_unless_made_under(session: Session, made_under: str, statuses: Itera
         update(Record).where(Record.status.in_(list(statuses)))
         .values(next_check_at=CHECK_NOW)
         .execution_options(synchronize_session=False)).rowcount
-    mark_check_times_made_under(session, made_under, now)
+    _set_mark(session, mark, made_under, now)
     return count
 
 
 def mark_check_times_made_under(session: Session, made_under: str, now: datetime) -> None:
     """Record what the stored check times were made under (a register filled by bulk.py
     stores times it made itself)."""
-    mark = session.get(RegisterMark, _CHECK_TIMES_MADE_UNDER)
+    _set_mark(session, session.get(RegisterMark, _CHECK_TIMES_MADE_UNDER), made_under, now)
+
+
+def _set_mark(session: Session, mark: RegisterMark | None, made_under: str,
+              now: datetime) -> None:
     if mark is None:
         session.add(RegisterMark(name=_CHECK_TIMES_MADE_UNDER, value=made_under,
                                  updated_at=now))
