@@ -13,6 +13,7 @@ from email.policy import default as default_policy
 from email.utils import format_datetime, formataddr
 
 import pytest
+from loopdriver import CUSTOMER, Driver, text_of
 from mailmaker import GATEWAY, gbk_mail
 from rulefiles import copy_rules
 
@@ -23,7 +24,6 @@ from gateway.usecases.services import Disposition
 
 pytestmark = pytest.mark.integration
 
-CUSTOMER = "wang@customer.example"
 HEAD = ("李强", "li.qiang@corp.example")  # 生产部's head
 OWNER = ("王维修", "wang.weixiu@corp.example")  # routing.toml gives equipment faults to him
 OUTSIDER = ("赵敏", "zhao.min@corp.example")  # 市场部's head: nothing to do with the record
@@ -55,22 +55,13 @@ def gateway(settings, clock, tmp_path):
     gateway.close()
 
 
-class Loop:
-    """One record's mail: into Dovecot, a poll, a flush, what SMTP received since last asked."""
+class Loop(Driver):
+    """One record's mail (loopdriver.Driver): the record opened, its notice, its log."""
 
     def __init__(self, gateway, source, imap_append, smtp, clock):
-        self.gateway, self.source, self.append, self.smtp, self.clock = (
-            gateway, source, imap_append, smtp, clock)
+        super().__init__(gateway, source, imap_append, smtp, clock)
         self.record_id: str | None = None
         self.notice = None
-        self.seen = 0
-
-    def deliver(self, raw: bytes) -> list:
-        self.clock.advance(minutes=10)
-        self.append(raw)
-        results = self.gateway.process_batch(self.source)
-        self.gateway.flush()
-        return results
 
     def open(self, raw: bytes | None = None) -> dict:
         (result,) = self.deliver(raw or gbk_mail())
@@ -81,20 +72,12 @@ class Loop:
         self.notice = next(m for rcpt, m in sent.items() if CUSTOMER not in rcpt)
         return sent
 
-    def new_mail(self) -> list:
-        messages = self.smtp.messages
-        fresh, self.seen = messages[self.seen:], len(messages)
-        return fresh
-
     def staff(self, raw: bytes) -> None:
         (result,) = self.deliver(raw)
         assert result.record_id == self.record_id
 
     def record(self) -> Record:
-        with self.gateway.sessions() as session:
-            record = session.get(Record, self.record_id)
-            session.expunge(record)
-            return record
+        return super().record(self.record_id)
 
     def log(self) -> list[tuple[str, str, str]]:
         with self.gateway.sessions() as session:
@@ -156,12 +139,6 @@ def qq_mail(body: str, notice, written, sender=HEAD) -> bytes:
     message = MIMEText(html, "html", "utf-8")
     _headers(message, sender, notice, written)
     return message.as_bytes()
-
-
-def text_of(message) -> str:
-    parsed = message_from_bytes(message.as_bytes(), policy=default_policy)
-    return "\n".join(p.get_content() for p in parsed.walk()
-                     if p.get_content_type() in ("text/plain", "text/html"))
 
 
 def files_of(message) -> dict[str, bytes]:
