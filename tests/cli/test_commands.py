@@ -143,15 +143,7 @@ def test_demo_runs_without_config_or_servers(tmp_path):
 @pytest.mark.integration
 def test_daemon_answers_over_idle_and_stops_on_sigterm(tmp_path, imap_account, imap_append,
                                                        smtp_capture):
-    config = write_config(tmp_path, smtp_capture.port)
-    text = config.read_text().replace('kind = "maildir"\npath = "mailbox"', f"""kind = "imap"
-host = "{imap_account.host}"
-port = {imap_account.port}
-tls = "none"
-user = "{imap_account.user}"
-password_env = "TEST_IMAP_PASSWORD"
-""")
-    config.write_text(text)
+    config = write_config(tmp_path, smtp_capture.port, imap=imap_account)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TEST_IMAP_PASSWORD": imap_account.password}
     daemon = subprocess.Popen([sys.executable, "-m", "gateway.cli", "--config", str(config), "run"],
                               cwd=ROOT, env=env, stderr=subprocess.PIPE)

@@ -52,14 +52,9 @@ def _toml(table: dict) -> str:
 
 def test_a_critical_mail_reaches_every_robot_from_the_daemons_sender_process(
         tmp_path, imap_account, imap_append, smtp_capture, robots):
-    config = write_config(tmp_path, smtp_capture.port)
-    text = config.read_text().replace('kind = "maildir"\npath = "mailbox"', f"""kind = "imap"
-host = "{imap_account.host}"
-port = {imap_account.port}
-tls = "none"
-user = "{imap_account.user}"
-password_env = "TEST_IMAP_PASSWORD"
-""").replace(f'rules_dir = "{ROOT / "rules"}"', f'rules_dir = "{rules_with_people(tmp_path)}"')
+    config = write_config(tmp_path, smtp_capture.port, imap=imap_account)
+    text = config.read_text().replace(f'rules_dir = "{ROOT / "rules"}"',
+                                      f'rules_dir = "{rules_with_people(tmp_path)}"')
     config.write_text(text + "\n" + "\n\n".join(_toml(channel(r)) for r in robots) + "\n")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TEST_IMAP_PASSWORD": imap_account.password,
            **SECRET_ENV}

@@ -22,7 +22,13 @@ def gateway_cmd(*args: str, config: Path | None = None, stdin: bytes | None = No
     )
 
 
-def write_config(tmp_path: Path, smtp_port: int, *, mailbox_lines: str = "") -> Path:
+def write_config(tmp_path: Path, smtp_port: int, *, mailbox_lines: str = "",
+                 imap=None) -> Path:
+    """A config for commands run as a process: a Maildir, or the IMAP account `imap` (its
+    password in $TEST_IMAP_PASSWORD), and the SMTP server on `smtp_port`."""
+    mailbox = ('kind = "maildir"\npath = "mailbox"' if imap is None else
+               f'kind = "imap"\nhost = "{imap.host}"\nport = {imap.port}\ntls = "none"\n'
+               f'user = "{imap.user}"\npassword_env = "TEST_IMAP_PASSWORD"')
     config = tmp_path / "config.toml"
     config.write_text(f"""
 [gateway]
@@ -32,8 +38,7 @@ rules_dir = "{ROOT / 'rules'}"
 templates_dir = "{ROOT / 'templates'}"
 storage_dir = "storage"
 [mailbox]
-kind = "maildir"
-path = "mailbox"
+{mailbox}
 {mailbox_lines}
 [smtp]
 host = "127.0.0.1"
