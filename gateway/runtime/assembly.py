@@ -97,7 +97,6 @@ class Gateway:
         self._sender: OutboxSender | None = None
         self._alert_sender: AlertSender | None = None
         self.write_turn = WriteTurn()  # shared with the outbox process by the daemon
-        self.chase_policy = self.services.chase
         self._policy_compared = False  # chase(): stored check times made under this policy?
 
     def chase(self) -> CheckResult:
@@ -110,6 +109,11 @@ class Gateway:
             chasing.recheck_if_policy_changed(self.services, self.chase_policy, self.clock())
             self._policy_compared = True
         return chasing.check(self.services, self.chase_policy, self.clock())
+
+    @property
+    def chase_policy(self) -> ChasePolicy:
+        """[chase], as the services carry it (opening a record makes its first check time)."""
+        return self.services.chase
 
     @property
     def rules(self) -> RuleSet:
