@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Table, insert
+from sqlalchemy import Connection, Dialect, Table, func, insert, select
 
 _Converters = tuple[tuple[str, Callable[[Any], Any] | None], ...]
 # The INSERT's text, each parameter's converter in order, whether positional, and the plain
@@ -65,3 +65,22 @@ def insert_many(connection: Connection, table: Table, rows: Sequence[dict[str, A
         params = [dict(zip(names, p)) for p in params]
     connection.exec_driver_sql(statement, params)
     return True
+
+
+def reserve_ids(connection: Connection, table: Table, count: int) -> Sequence[int] | None:
+    """`count` new values of `table`'s integer `id`, for rows written with their ids given, so
+    an executemany needs no RETURNING; None where the backend has no way here.
+
+    SQLite: the transaction holds the write lock from its BEGIN IMMEDIATE (db/engine.py), so
+    nobody else can take the ids after the largest one. PostgreSQL: the column's sequence.
+    """
+    name = connection.dialect.name
+    if name == "sqlite":
+        largest = connection.execute(select(func.max(table.c.id))).scalar() or 0
+        return range(largest + 1, largest + 1 + count)
+    if name == "postgresql":
+        return connection.exec_driver_sql(
+            "SELECT nextval(pg_get_serial_sequence(%(table)s, 'id')) "
+            "FROM generate_series(1, %(count)s)",
+            {"table": table.name, "count": count}).scalars().all()
+    return None

@@ -24,13 +24,13 @@ must see what their transaction wrote.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Executable, Table, event, insert
+from sqlalchemy import Connection, Executable, Table, event, insert
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
-from gateway.db._driver import insert_many
+from gateway.db._driver import insert_many, reserve_ids
 
 _KEY = "gateway.journal"
 
@@ -77,13 +77,9 @@ class Journal:
                 for values, refs, _ in entries
             ]
             if not any(handle for _, _, handle in entries):
-                if not insert_many(session.connection(), table, params):
-                    session.execute(insert(table), params)
+                _write_rows(session.connection(), table, params)
                 continue
-            # insertmanyvalues: one statement, ids returned in the order of the rows
-            ids = session.execute(
-                insert(table).returning(table.c.id, sort_by_parameter_order=True), params
-            ).scalars().all()
+            ids = _ids_for(session, table, params)
             for (_, _, handle), new_id in zip(entries, ids, strict=True):
                 if handle is not None:
                     handle.id = new_id
@@ -133,6 +129,26 @@ def flush(session: Session) -> None:
         found.write(session)
     else:
         session.flush()
+
+
+def _ids_for(session: Session, table: Table, params: list[dict[str, Any]]) -> Sequence[int]:
+    """Write the rows; their ids, in order, for the handles of rows others point at."""
+    connection = session.connection()
+    ids = reserve_ids(connection, table, len(params))
+    if ids is None:
+        # insertmanyvalues: one statement, ids returned in the order of the rows
+        return session.execute(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True), params
+        ).scalars().all()
+    for row, new_id in zip(params, ids, strict=True):
+        row["id"] = new_id
+    _write_rows(connection, table, params)
+    return ids
+
+
+def _write_rows(connection: Connection, table: Table, params: list[dict[str, Any]]) -> None:
+    if not insert_many(connection, table, params):
+        connection.execute(insert(table), params)
 
 
 @functools.cache

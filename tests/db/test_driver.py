@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import insert, select
 
-from gateway.db._driver import insert_many
+from gateway.db._driver import insert_many, reserve_ids
 from gateway.db.engine import make_engine, upgrade
-from gateway.db.models import CHECK_NOW, LogEntry, Record
+from gateway.db.models import CHECK_NOW, LogEntry, Mail, Record
 
 CST = timezone(timedelta(hours=8))
 AT = datetime(2026, 11, 30, 9, 30, tzinfo=CST)
@@ -60,3 +60,29 @@ def test_rows_the_driver_cannot_take_are_left_to_the_caller(engine) -> None:
         assert not insert_many(connection, LogEntry.__table__, [entry])
     with engine.connect() as connection:
         assert connection.execute(select(Record.id)).scalars().all() == ["NX-2026-009"]
+
+
+def _mail(n: int) -> dict:
+    return {"direction": "out", "message_id": f"m{n}@gw.example", "kind": "ack",
+            "subject": "回执", "from_addr": "gw@corp.example", "to_addrs": ["a@b.example"],
+            "created_at": AT, "size": 1, "digest": "d", "raw": b"x"}
+
+
+def test_reserved_ids_follow_the_stored_rows_and_are_never_handed_out_twice(engine) -> None:
+    with engine.begin() as connection:
+        connection.execute(insert(Mail.__table__), [_mail(1), _mail(2)])
+    taken = []
+    for first in (3, 5):
+        with engine.begin() as connection:
+            ids = list(reserve_ids(connection, Mail.__table__, 2))
+            assert insert_many(connection, Mail.__table__,
+                               [{**_mail(first + i), "id": id_} for i, id_ in enumerate(ids)])
+        taken += ids
+    with engine.begin() as connection:  # the ordinary insert goes on after the reserved ids
+        connection.execute(insert(Mail.__table__), [_mail(7)])
+    with engine.connect() as connection:
+        stored = dict(connection.execute(select(Mail.message_id, Mail.id)).all())
+    assert len(set(stored.values())) == 7
+    assert all(i > max(stored["m1@gw.example"], stored["m2@gw.example"]) for i in taken)
+    assert [stored[f"m{n}@gw.example"] for n in (3, 4, 5, 6)] == taken
+    assert stored["m7@gw.example"] > max(taken)
