@@ -140,11 +140,45 @@ def _log_opening(
 def _times(services: Services, record_id: str, urgency: Urgency, decision: Decision,
            now: datetime) -> dict[str, datetime | None]:
     """Opened now: the deadlines, and when the due-check first has something (nothing sent)."""
+    if decision.deadlines is None:
+        return _SAME_INSTANT.times(services, record_id, urgency, now)
+    return _opening_times(services, record_id, urgency, decision.deadlines, now)
+
+
+def _opening_times(services: Services, record_id: str, urgency: Urgency,
+                   overrides: Any, now: datetime) -> dict[str, datetime | None]:
     response, resolution = record_deadlines(now, urgency, services.policy, services.calendar,
-                                            decision.deadlines)
+                                            overrides)
     clock = RecordClock(record_id, urgency, now, response.at, resolution.at)
     return {"created_at": now, "due_at": response.at, "resolve_due_at": resolution.at,
             "next_check_at": next_check(clock, set(), services.chase, services.calendar)}
+
+
+class _SameInstant:
+    """The times of records opened at one instant, by urgency, under one set of policies.
+
+    The mails stored together in one transaction share its `now`, and a record's times
+    depend on nothing else of it unless its rule overrides the deadlines: each urgency's
+    times are worked out once per group, not once per mail.
+    """
+
+    def __init__(self) -> None:
+        self._under: tuple[object, ...] = ()
+        self._times: dict[Urgency, dict[str, datetime | None]] = {}
+
+    def times(self, services: Services, record_id: str, urgency: Urgency, now: datetime
+              ) -> dict[str, datetime | None]:
+        under = (now, services.policy, services.chase, services.calendar)
+        if len(self._under) != len(under) or any(
+                a is not b for a, b in zip(self._under[1:], under[1:], strict=True)
+        ) or self._under[0] != now:
+            self._under, self._times = under, {}
+        if urgency not in self._times:
+            self._times[urgency] = _opening_times(services, record_id, urgency, None, now)
+        return self._times[urgency]
+
+
+_SAME_INSTANT = _SameInstant()
 
 
 def _log_link(
