@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from gateway.config_login import LoginSettings, TokenSource
 from gateway.credentials.command import TokenCommand
-from gateway.credentials.grants import EndpointGrant
 from gateway.credentials.provider import Grant, TokenProvider
 
 
@@ -19,6 +18,9 @@ def _grant(section: str, login: LoginSettings) -> Grant:
     source = login.token_source
     if source is TokenSource.COMMAND:
         return TokenCommand(section, login.token_command or "", login.token_timeout)
+    # The OAuth2 client library is a large import: only where a token endpoint is used.
+    from gateway.credentials.grants import EndpointGrant
+
     secret = login.client_secret(section)
     refresh = login.refresh_token(section) if source is TokenSource.REFRESH_TOKEN else None
     return EndpointGrant(
