@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
+import os
 import re
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import quote
@@ -47,7 +47,10 @@ def body(text: str, html: str | None, original: bytes | None,
 
 
 def _text_part(text: str, subtype: str, eight_bit: bool) -> bytes:
-    data = SURROGATES.sub("\ufffd", text).encode("utf-8")
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (from a mail's undecodable bytes)
+        data = SURROGATES.sub("\ufffd", text).encode("utf-8")
     lines = data.splitlines()
     head = f'Content-Type: text/{subtype}; charset="utf-8"\r\nContent-Transfer-Encoding: '
     if b"\0" not in data and max(map(len, lines), default=0) <= 998:
@@ -63,7 +66,7 @@ def _text_part(text: str, subtype: str, eight_bit: bool) -> bytes:
 
 def _multipart(subtype: str, *parts: bytes) -> bytes:
     # Unguessable, so no original mail can contain it.
-    boundary = f"=_{uuid.uuid4().hex}".encode("ascii")
+    boundary = b"=_" + os.urandom(16).hex().encode("ascii")
     head = b'Content-Type: multipart/%s;\r\n boundary="%s"\r\n\r\n' % (
         subtype.encode("ascii"), boundary)
     delimiter = b"\r\n--" + boundary + b"\r\n"
