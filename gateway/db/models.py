@@ -33,6 +33,10 @@ NAMING = {
 }
 
 
+# The text SQLAlchemy's SQLite dialect stores a DATETIME as (its default storage format).
+_SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
+
+
 class UtcDateTime(TypeDecorator):
     """Aware datetimes in, aware UTC out, on every backend (SQLite keeps no offset)."""
 
@@ -45,6 +49,19 @@ class UtcDateTime(TypeDecorator):
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the database; pass an aware one")
         return value.astimezone(UTC).replace(tzinfo=None)
+
+    def bind_processor(self, dialect: Any) -> Any:
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+        text_of = super().bind_processor(dialect)
+
+        def sqlite_text(value: datetime | None) -> str | None:
+            # SQLite's DATETIME text, written by one strftime: storing a mail writes a dozen.
+            if value is None or value.tzinfo is None or value.year < 1000:
+                return text_of(value)  # None, the error for a naive value, or a padded year
+            return value.astimezone(UTC).strftime(_SQLITE_DATETIME)
+
+        return sqlite_text
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import insert, select
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import TypeDecorator, insert, select
 
 from gateway.db._driver import insert_many, reserve_ids
 from gateway.db.engine import make_engine, upgrade
-from gateway.db.models import CHECK_NOW, LogEntry, Mail, Record
+from gateway.db.models import CHECK_NOW, LogEntry, Mail, Record, UtcDateTime
 
 CST = timezone(timedelta(hours=8))
 AT = datetime(2026, 11, 30, 9, 30, tzinfo=CST)
@@ -86,3 +88,26 @@ def test_reserved_ids_follow_the_stored_rows_and_are_never_handed_out_twice(engi
     assert all(i > max(stored["m1@gw.example"], stored["m2@gw.example"]) for i in taken)
     assert [stored[f"m{n}@gw.example"] for n in (3, 4, 5, 6)] == taken
     assert stored["m7@gw.example"] > max(taken)
+
+
+@given(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30),
+                    timezones=st.sampled_from([UTC, CST, timezone(timedelta(hours=-9, minutes=-30))])))
+def test_sqlite_datetime_text_is_the_dialects_own(value: datetime) -> None:
+    from sqlalchemy.dialects import sqlite
+
+    dialect = sqlite.dialect()
+    column_type = UtcDateTime().dialect_impl(dialect)  # as the engine compiles it
+    fast = column_type.bind_processor(dialect)
+    ordinary = TypeDecorator.bind_processor(column_type, dialect)
+    assert fast(value) == ordinary(value)
+    assert isinstance(fast(value), str)
+
+
+def test_sqlite_datetime_text_refuses_a_naive_value() -> None:
+    from sqlalchemy.dialects import sqlite
+
+    dialect = sqlite.dialect()
+    fast = UtcDateTime().dialect_impl(dialect).bind_processor(dialect)
+    assert fast(None) is None
+    with pytest.raises(ValueError, match="naive"):
+        fast(datetime(2026, 11, 30, 9, 30))
