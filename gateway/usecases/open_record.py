@@ -26,6 +26,7 @@ from gateway.usecases.services import Services
 CLASSIFIED = "classified"  # 归档类别 涉密
 SUMMARY_LENGTH = 200  # 内容摘要 is at most 200 characters (seed 001)
 _SPACE = re.compile(r"\s+")
+_SUMMARY_LOOK = 4 * SUMMARY_LENGTH  # characters flattened before the rest is looked at
 
 
 def thread_of(session: Session, tag: SubjectTag, mail: InboundMail) -> Record | None:
@@ -38,6 +39,11 @@ def thread_of(session: Session, tag: SubjectTag, mail: InboundMail) -> Record | 
 
 
 def summarize(text: str) -> str:
+    # Only the start of the text is needed: a long body is flattened in full only when its
+    # first few hundred characters are nearly all white space.
+    head = _SPACE.sub(" ", text[:_SUMMARY_LOOK]).lstrip()
+    if len(head) > SUMMARY_LENGTH + 1:  # too long for a summary even once its end is trimmed
+        return head[: SUMMARY_LENGTH - 1] + "…"
     flat = _SPACE.sub(" ", text).strip()
     return flat if len(flat) <= SUMMARY_LENGTH else flat[: SUMMARY_LENGTH - 1] + "…"
 
