@@ -65,13 +65,23 @@ class Renderer:
         self.domain = domain
         self.from_addr = from_addr
         self.eight_bit = eight_bit  # UTF-8 text parts as 8bit (the relay has 8BITMIME)
-        self.env = make_environment(self.templates_dir)
+        self.env = make_environment(self.templates_dir)  # sets the template cache too
         # Read-only, so a template cannot change what the next mail's templates see.
         self.gateway: Mapping[str, str] = MappingProxyType({
             "name": from_addr.name if name is None else name, "signature": signature,
             "address": from_addr.addr})
         self._from = address_field("From", (from_addr,))
         self._x_loop = unstructured_field("X-Loop", from_addr.addr)
+
+    @property
+    def env(self) -> ImmutableSandboxedEnvironment:
+        return self._env
+
+    @env.setter
+    def env(self, env: ImmutableSandboxedEnvironment) -> None:
+        # A new set of templates (a reload): compiled templates by name, None where missing.
+        self._env = env
+        self._templates: dict[str, jinja2.Template | None] = {}
 
     def kinds(self) -> list[str]:
         """The kinds the templates folder can render (those with a subject template)."""
@@ -135,14 +145,29 @@ class Renderer:
 
     def _render(self, name: str, data: Mapping[str, Any], optional: bool = False) -> Any:
         try:
-            return self.env.get_template(name).render(data)
+            template = self._template(name)
+            if template is None:
+                if optional:
+                    return None
+                raise jinja2.TemplateNotFound(name)
+            # Template.render without its copy of `data` and its traceback rewriting: the
+            # error below names the template and the problem, never the rewritten frames.
+            return "".join(template.root_render_func(template.new_context(data)))
         except jinja2.TemplateNotFound as exc:
-            if optional and exc.name == name:
-                return None
             raise TemplateError(f"template {exc.name} not found in {self.templates_dir}") from exc
         except Exception as exc:
             # Filters and sandbox checks raise all sorts; the caller needs one typed error.
             raise TemplateError(f"template {name} failed: {type(exc).__name__}: {exc}") from exc
+
+    def _template(self, name: str) -> jinja2.Template | None:
+        if name not in self._templates:
+            try:
+                self._templates[name] = self.env.get_template(name)
+            except jinja2.TemplateNotFound as exc:
+                if exc.name != name:
+                    raise  # an include or a parent template is missing: not this one
+                self._templates[name] = None
+        return self._templates[name]
 
 
 class _Sandbox(ImmutableSandboxedEnvironment):

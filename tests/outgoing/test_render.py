@@ -714,3 +714,36 @@ def test_any_file_name_stays_in_its_parameter_and_reads_back(echo, name):
     assert part.get_filename() == unquote(clean(name) or "attachment")
     assert all(line.isascii() and len(line) <= 78 for line in out.raw.split(b"\r\n"))
 
+
+
+def _folder_renderer(folder: Path) -> Renderer:
+    return Renderer(folder, domain=DOMAIN, from_addr=GATEWAY)
+
+
+def _render_note(renderer: Renderer) -> EmailMessage:
+    return parse(renderer.render("note", to=STAFF, context={"who": "生产部"}, now=NOW).raw)
+
+
+def test_missing_templates_are_told_apart_and_a_reload_sees_new_ones(tmp_path):
+    (tmp_path / "note.subject.j2").write_text("通知 {{ who }}", encoding="utf-8")
+    (tmp_path / "note.txt.j2").write_text("{{ who }}：请查收。\n", encoding="utf-8")
+    renderer = _folder_renderer(tmp_path)
+    assert _render_note(renderer).get_content_type() == "text/plain"  # no HTML template
+    assert _render_note(renderer).get_content_type() == "text/plain"  # nor the second time
+
+    (tmp_path / "note.html.j2").write_text('{% include "_part.html.j2" %}', encoding="utf-8")
+    assert _render_note(renderer).get_content_type() == "text/plain"  # edits wait for a reload
+    renderer.env = _folder_renderer(tmp_path).env  # what a reload does
+    with pytest.raises(TemplateError, match="_part.html.j2 not found"):
+        _render_note(renderer)  # the HTML template is there, what it includes is not
+
+    (tmp_path / "_part.html.j2").write_text("<p>{{ who }}</p>", encoding="utf-8")
+    renderer.env = _folder_renderer(tmp_path).env
+    message = _render_note(renderer)
+    assert message.get_content_type() == "multipart/alternative"
+    assert "<p>生产部</p>" in message.get_body(("html",)).get_content()
+
+    (tmp_path / "note.txt.j2").unlink()
+    renderer.env = _folder_renderer(tmp_path).env
+    with pytest.raises(TemplateError, match="note.txt.j2 not found"):
+        _render_note(renderer)
