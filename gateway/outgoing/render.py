@@ -200,6 +200,7 @@ def make_environment(templates_dir: Path) -> ImmutableSandboxedEnvironment:
         ),
         undefined=jinja2.StrictUndefined,
         auto_reload=False,  # edits are taken in by reload.py, which validates them first
+        cache_size=-1,  # a plain dict: every include looks its template up, the set is small
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
