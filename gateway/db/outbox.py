@@ -59,24 +59,26 @@ def due(session: Session, now: datetime, limit: int, exclude: Collection[int] = 
     Plain columns, not ORM objects: the sender reads thousands of them a minute and changes
     none (it marks them with UPDATE statements).
     """
+    box, mail = Outbox.__table__.c, Mail.__table__.c
     query = (
-        select(Outbox.id, Outbox.attempts, Outbox.envelope_from, Outbox.recipients,
-               Mail.message_id, Mail.raw)
-        .join(Mail, Mail.id == Outbox.mail_id)
-        .where(Outbox.status == "pending", Outbox.next_attempt_at <= now)
-        .order_by(Outbox.id)
+        select(box.id, box.attempts, box.envelope_from, box.recipients, mail.message_id,
+               mail.raw)
+        .join_from(Outbox.__table__, Mail.__table__, mail.id == box.mail_id)
+        .where(box.status == "pending", box.next_attempt_at <= now)
+        .order_by(box.id)
         .limit(limit)
     )
     if exclude:
-        query = query.where(Outbox.id.not_in(exclude))
-    return session.execute(query).all()
+        query = query.where(box.id.not_in(exclude))
+    # Table columns on the session's connection: no ORM statement handling for plain rows.
+    return session.connection().execute(query).all()
 
 
 def mark_sent(session: Session, ids: Sequence[int], now: datetime) -> None:
     if ids:
-        session.execute(
-            update(Outbox).where(Outbox.id.in_(ids)).values(status="sent", sent_at=now)
-        )
+        table = Outbox.__table__
+        session.connection().execute(
+            update(table).where(table.c.id.in_(ids)).values(status="sent", sent_at=now))
 
 
 def mark_retry(
