@@ -33,10 +33,6 @@ NAMING = {
 }
 
 
-# The text SQLAlchemy's SQLite dialect stores a DATETIME as (its default storage format).
-_SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
-
-
 class UtcDateTime(TypeDecorator):
     """Aware datetimes in, aware UTC out, on every backend (SQLite keeps no offset)."""
 
@@ -56,10 +52,10 @@ class UtcDateTime(TypeDecorator):
         text_of = super().bind_processor(dialect)
 
         def sqlite_text(value: datetime | None) -> str | None:
-            # SQLite's DATETIME text, written by one strftime: storing a mail writes a dozen.
-            if value is None or value.tzinfo is None or value.year < 1000:
-                return text_of(value)  # None, the error for a naive value, or a padded year
-            return value.astimezone(UTC).strftime(_SQLITE_DATETIME)
+            # SQLite's DATETIME text in one call: storing a mail writes a dozen of them.
+            if value is None or value.tzinfo is None:
+                return text_of(value)  # None, or the error for a naive value
+            return value.astimezone(UTC).isoformat(" ", "microseconds")[:-6]  # less "+00:00"
 
         return sqlite_text
 
