@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
@@ -179,12 +181,29 @@ class _Sandbox(ImmutableSandboxedEnvironment):
     """
 
     def getattr(self, obj: Any, attribute: str) -> Any:
-        if type(obj) in _MAPPINGS and attribute not in _MAPPING_ATTRIBUTES:
+        kind = type(obj)
+        if kind in _MAPPINGS and attribute not in _MAPPING_ATTRIBUTES:
             try:
                 return obj[attribute]
             except (KeyError, TypeError):
                 pass
+        elif attribute in _data_fields(kind):
+            return getattr(obj, attribute)  # a dataclass's public field: data, as an item is
         return super().getattr(obj, attribute)
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        # A plain dict where Jinja makes a ChainMap over the environment's globals: every
+        # render copies a template's globals into its context, and a ChainMap iterates in
+        # Python. The globals here never change once the environment is made.
+        return {**self.globals, **(d or {})}
+
+
+@functools.cache
+def _data_fields(kind: type) -> frozenset[str]:
+    """The public fields of a dataclass (an address, an attachment, a department); none else."""
+    if not dataclasses.is_dataclass(kind):
+        return frozenset()
+    return frozenset(f.name for f in dataclasses.fields(kind) if not f.name.startswith("_"))
 
 
 _MAPPINGS = frozenset({dict, MappingProxyType})

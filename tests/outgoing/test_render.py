@@ -747,3 +747,20 @@ def test_missing_templates_are_told_apart_and_a_reload_sees_new_ones(tmp_path):
     renderer.env = _folder_renderer(tmp_path).env
     with pytest.raises(TemplateError, match="note.txt.j2 not found"):
         _render_note(renderer)
+
+
+def test_templates_read_a_dataclass_field_but_nothing_internal_of_it(tmp_path):
+    (tmp_path / "peek.subject.j2").write_text("{{ who.name }} <{{ who.addr }}>", encoding="utf-8")
+    (tmp_path / "peek.txt.j2").write_text("{{ who.__class__ }}\n", encoding="utf-8")
+    renderer = _folder_renderer(tmp_path)
+    with pytest.raises(TemplateError, match="__class__"):
+        renderer.render("peek", to=STAFF, context={"who": STAFF[0]}, now=NOW)
+    (tmp_path / "peek.txt.j2").write_text("{{ who.__dataclass_fields__ }}\n", encoding="utf-8")
+    renderer.env = _folder_renderer(tmp_path).env
+    with pytest.raises(TemplateError, match="__dataclass_fields__"):
+        renderer.render("peek", to=STAFF, context={"who": STAFF[0]}, now=NOW)
+    (tmp_path / "peek.txt.j2").write_text("{{ who.name }}\n", encoding="utf-8")
+    renderer.env = _folder_renderer(tmp_path).env
+    message = parse(renderer.render("peek", to=STAFF, context={"who": STAFF[0]}, now=NOW).raw)
+    assert message["Subject"] == "王工 <wang.gong@corp.example>"
+    assert message.get_content().strip() == "王工"
