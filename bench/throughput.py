@@ -1,13 +1,15 @@
 """Throughput, latency and memory of the whole mail loop against a private Dovecot.
 
 Phase 1 (bare limit): FETCH BODY.PEEK[] in batches of 200 plus stdlib parsing, nothing else.
-Phase 2 (throughput): N mails wait in INBOX; the daemon starts and processes them all; the
-clock stops when the last acknowledgement reaches the local SMTP server.
+Phase 2 (throughput): N mails wait in INBOX and the register's tables exist; the daemon starts
+and processes them all; the clock stops when the last acknowledgement reaches the local SMTP
+sink (`SinkSession`, as light as an SMTP server can be, since it shares the two cores).
 Phase 3 (latency): with the daemon idling in IMAP IDLE, mails are appended one by one at a
 steady rate; each one's APPEND → acknowledgement-received time is measured.
 CPU: the user and system time of the gateway's own processes (the daemon and its outbox
 sender; not Dovecot, not the benchmark's SMTP server) from start-up to the last
-acknowledgement, per mail. `--database-url` runs on PostgreSQL (a private schema).
+acknowledgement, per mail; and this process's own CPU (the sink among others).
+`--database-url` runs on PostgreSQL (a private schema).
 Memory: the peak of the summed PSS of the daemon and its forked outbox sender (shared pages
 counted once), and each process's VmHWM. The last line printed is one JSON object.
 
