@@ -28,28 +28,31 @@ def make_engine(url: str, *, busy_timeout: float = 30.0) -> Engine:
     return engine
 
 
-# WAL pages after which a connection of the mailbox loop copies the log back into the
-# database itself (SQLite's default is 1,000 for every connection): see `leave_checkpoints`.
+# WAL pages after which a commit copies the log back into the database (a checkpoint;
+# SQLite's default is 1,000 for every connection). The daemon's two processes: see
+# `checkpoint_every`.
 LOOP_CHECKPOINT_PAGES = 20_000
+SENDER_CHECKPOINT_PAGES = 4_000
 
 
-def leave_checkpoints(engine: Engine) -> None:
-    """Let the outbox sender's connections copy the write-ahead log back, not this engine's.
+def checkpoint_every(engine: Engine, pages: int) -> None:
+    """Have this engine's connections checkpoint once the write-ahead log holds `pages` pages.
 
-    SQLite does that copy (a checkpoint) at the end of whichever commit finds the log over
-    1,000 pages: in the mailbox loop, a fifth of the commits took five times as long. The
-    sender commits after every round it sends, on the other core; the loop checkpoints only
-    when the log has grown twenty times larger, should the sender not be running.
+    SQLite checkpoints at the end of whichever commit finds the log over the limit. In the
+    mailbox loop, a fifth of the commits took five times as long: the daemon leaves them to
+    the outbox sender, which commits after every round it sends, on the other core, and
+    checkpoints a larger log at a time (a page written several times is copied once); the
+    loop checkpoints only should the sender not be running. No-op but on SQLite.
     """
     if engine.dialect.name != "sqlite":
         return
     engine.dispose()  # pooled connections were opened with the default
-    event.listen(engine, "connect", _sqlite_rare_checkpoints)
+    event.listen(engine, "connect", partial(_sqlite_checkpoint_every, pages=pages))
 
 
-def _sqlite_rare_checkpoints(dbapi_connection, _record) -> None:
+def _sqlite_checkpoint_every(dbapi_connection, _record, *, pages: int) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute(f"PRAGMA wal_autocheckpoint={LOOP_CHECKPOINT_PAGES}")
+    cursor.execute(f"PRAGMA wal_autocheckpoint={int(pages)}")
     cursor.close()
 
 

@@ -13,7 +13,7 @@ from types import FrameType
 
 import schedule
 
-from gateway.db.engine import leave_checkpoints
+from gateway.db.engine import LOOP_CHECKPOINT_PAGES, checkpoint_every
 from gateway.db.writeturn import WriteTurn
 from gateway.errors import MailboxError, StorageUnavailable
 from gateway.faults import FAULT_EXIT
@@ -47,7 +47,7 @@ class Daemon:
         # Raised by the sender while it waits for SQLite's write lock; the loop lets it go first.
         self._sender_writing = _MP.Event()
         gateway.write_turn = WriteTurn(self._sender_writing)
-        leave_checkpoints(gateway.engine)  # to the sender's commits, on the other core
+        checkpoint_every(gateway.engine, LOOP_CHECKPOINT_PAGES)  # the sender's job
         self._flush_interval = flush_interval
         self.scheduler = schedule.Scheduler()
         self.scheduler.every(1).minutes.do(self._outbox_wake.set)

@@ -1,13 +1,13 @@
-"""The mailbox loop leaves SQLite's checkpoints to the outbox sender's connections."""
+"""The daemon's two processes checkpoint SQLite's write-ahead log at limits of their own."""
 
 from __future__ import annotations
 
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from gateway.db.engine import (
     LOOP_CHECKPOINT_PAGES,
-    _sqlite_rare_checkpoints,
-    leave_checkpoints,
+    SENDER_CHECKPOINT_PAGES,
+    checkpoint_every,
     make_engine,
     upgrade,
 )
@@ -18,24 +18,27 @@ def _autocheckpoint(engine) -> int:
         return connection.execute(text("PRAGMA wal_autocheckpoint")).scalar()
 
 
-def test_the_loop_checkpoints_rarely_and_other_engines_as_usual(tmp_path) -> None:
+def test_each_engine_checkpoints_at_its_own_limit(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'gateway.db'}"
-    loop, sender = make_engine(url), make_engine(url)
+    loop, sender, command = make_engine(url), make_engine(url), make_engine(url)
     try:
         upgrade(loop)
         assert _autocheckpoint(loop) == 1000  # SQLite's default, before the daemon asks
-        leave_checkpoints(loop)
+        checkpoint_every(loop, LOOP_CHECKPOINT_PAGES)
+        checkpoint_every(sender, SENDER_CHECKPOINT_PAGES)
         assert _autocheckpoint(loop) == LOOP_CHECKPOINT_PAGES
-        assert _autocheckpoint(sender) == 1000
+        assert _autocheckpoint(sender) == SENDER_CHECKPOINT_PAGES
+        assert _autocheckpoint(command) == 1000  # an admin's command keeps the default
         with loop.begin() as connection:  # still a working engine
             assert connection.execute(text("SELECT count(*) FROM records")).scalar() == 0
     finally:
-        loop.dispose()
-        sender.dispose()
+        for engine in (loop, sender, command):
+            engine.dispose()
 
 
 def test_postgresql_engines_are_left_alone() -> None:
     engine = make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
-    leave_checkpoints(engine)  # opens no connection (none could be) and adds no listener
-    assert not event.contains(engine, "connect", _sqlite_rare_checkpoints)
+    listeners = len(engine.pool.dispatch.connect)
+    checkpoint_every(engine, LOOP_CHECKPOINT_PAGES)  # opens no connection, adds no listener
+    assert len(engine.pool.dispatch.connect) == listeners
     engine.dispose()
