@@ -28,11 +28,9 @@ def make_engine(url: str, *, busy_timeout: float = 30.0) -> Engine:
     return engine
 
 
-# WAL pages after which a commit copies the log back into the database (a checkpoint;
-# SQLite's default is 1,000 for every connection). The daemon's two processes: see
-# `checkpoint_every`.
+# WAL pages after which a commit of the mailbox loop copies the log back into the database
+# (a checkpoint; SQLite's default, which every other connection keeps, is 1,000).
 LOOP_CHECKPOINT_PAGES = 20_000
-SENDER_CHECKPOINT_PAGES = 4_000
 
 
 def checkpoint_every(engine: Engine, pages: int) -> None:
@@ -40,9 +38,8 @@ def checkpoint_every(engine: Engine, pages: int) -> None:
 
     SQLite checkpoints at the end of whichever commit finds the log over the limit. In the
     mailbox loop, a fifth of the commits took five times as long: the daemon leaves them to
-    the outbox sender, which commits after every round it sends, on the other core, and
-    checkpoints a larger log at a time (a page written several times is copied once); the
-    loop checkpoints only should the sender not be running. No-op but on SQLite.
+    the outbox sender, which commits after every round it sends, on the other core; the loop
+    checkpoints only should the sender not be running. No-op but on SQLite.
     """
     if engine.dialect.name != "sqlite":
         return

@@ -31,7 +31,6 @@ def run_sender(
     With several nodes on one database only the holder of the outbox lease sends, and it
     stops between two mails once it can no longer be sure it holds it (runtime/cluster.py).
     """
-    from gateway.db.engine import SENDER_CHECKPOINT_PAGES, checkpoint_every
     from gateway.db.writeturn import WriteTurn
     from gateway.runtime import cluster
     from gateway.runtime.assembly import Gateway
@@ -45,7 +44,6 @@ def run_sender(
     configure(settings.logging)
     # A whole gateway, for what sending may cause: a dead letter queues a mail to the admin.
     gateway = Gateway(settings, migrate=False, rules=rules)
-    checkpoint_every(gateway.engine, SENDER_CHECKPOINT_PAGES)  # the loop leaves them here
     gateway.write_turn = WriteTurn(writing)
     leases = cluster.membership(settings, node or cluster.node_id(), [cluster.OUTBOX],
                                 heartbeat=False)
