@@ -287,9 +287,8 @@ class WorkCalendar:
         """`add(start, duration).at`, without the explanation: for the many deadlines chasing
         works out (each follow-up's time) and never shows."""
         local = self._local(start)
-        if duration.unit is Unit.CLOCK_HOURS:
-            return self._at(local, local, duration)
-        return self._at(local, self.next_working_start(local), duration)
+        begin = local if duration.unit is Unit.CLOCK_HOURS else self.next_working_start(local)
+        return self._at(local, begin, duration)
 
     def _at(self, local: datetime, begin: datetime, duration: Duration) -> datetime:
         if duration.unit is Unit.CLOCK_HOURS:

@@ -169,16 +169,16 @@ class _SameInstant:
     """
 
     def __init__(self) -> None:
-        self._under: tuple[object, ...] = ()
+        self._now: datetime | None = None
+        self._policies: tuple[object, ...] = (None, None, None)
         self._times: dict[Urgency, dict[str, datetime | None]] = {}
 
     def times(self, services: Services, record_id: str, urgency: Urgency, now: datetime
               ) -> dict[str, datetime | None]:
-        under = (now, services.policy, services.chase, services.calendar)
-        if len(self._under) != len(under) or any(
-                a is not b for a, b in zip(self._under[1:], under[1:], strict=True)
-        ) or self._under[0] != now:
-            self._under, self._times = under, {}
+        policies = (services.policy, services.chase, services.calendar)
+        if now != self._now or any(
+                mine is not theirs for mine, theirs in zip(self._policies, policies, strict=True)):
+            self._now, self._policies, self._times = now, policies, {}
         if urgency not in self._times:
             self._times[urgency] = _opening_times(services, record_id, urgency, None, now)
         return self._times[urgency]
