@@ -71,10 +71,19 @@ def _sqlite_on_connect(dbapi_connection, _record, *, busy_ms: int = 30000) -> No
     cursor.close()
 
 
+# An execution option: this connection's transactions only read (a snapshot, see below).
+SNAPSHOT = "gateway_snapshot"
+
+
 def _sqlite_begin_immediate(connection) -> None:
     # A deferred transaction that reads and then writes fails at once with SQLITE_BUSY in WAL
     # mode when another writer got there first; taking the write lock up front makes it wait.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # A transaction that only reads needs no lock at all: in WAL mode it reads a snapshot
+    # while a writer goes on.
+    if connection.get_execution_options().get(SNAPSHOT):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker:

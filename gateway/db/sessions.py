@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session as Session  # re-exported: a type hint outside db/
 
 from gateway.db import _journal
-from gateway.db.engine import make_sessionmaker
+from gateway.db.engine import SNAPSHOT, make_sessionmaker
 from gateway.errors import Duplicate, StorageError, StorageUnavailable
 
 
@@ -28,6 +28,16 @@ class Sessions:
     @contextlib.contextmanager
     def __call__(self) -> Iterator[Session]:
         with translated(), self._maker() as session:
+            yield session
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """A session that only reads: on SQLite it never waits for a writer, nor makes one wait.
+
+        It sees the register as of its first query. Writing in it is a bug: on SQLite the
+        write fails at once when another process holds the write lock.
+        """
+        with translated(), self._maker(execution_options={SNAPSHOT: True}) as session:
             yield session
 
     @contextlib.contextmanager

@@ -135,8 +135,9 @@ class OutboxSender:
     def _due(self, now: datetime, limit: int, skip: frozenset[int] | set[int] = frozenset()
              ) -> list[_Job]:
         """Due rows, less those sent whose "sent" is still being committed."""
-        # A short transaction of its own: no database lock is held while SMTP talks.
-        with self._sessions() as session:
+        # A snapshot of its own: no database lock is held while SMTP talks, and reading the
+        # rows never waits for the mailbox loop's writes.
+        with self._sessions.snapshot() as session:
             rows = outbox.due(session, now, limit, exclude=sorted(skip))
         return [_Job(r.id, r.attempts, r.envelope_from, tuple(r.recipients), r.raw, r.message_id)
                 for r in rows]
