@@ -22,6 +22,7 @@ from gateway.outgoing.autoreply import AutoReplyCap
 from gateway.outgoing.render import Renderer
 from gateway.routing.load import load_rules
 from gateway.routing.ruleset import RuleSet
+from gateway.runtime.readahead import ReadAhead
 from gateway.runtime.workcalendar import make_calendar
 from gateway.sources.base import Source
 from gateway.usecases import chasing
@@ -126,16 +127,20 @@ class Gateway:
     def make_source(self) -> Source:
         from gateway.sources.factory import make_source
 
-        return make_source(self.settings, self.sessions, self.clock, self.services.faults)
+        return make_source(self.settings, self.sessions, self.clock, self.services.faults,
+                           self.write_turn)
 
     def ingest(self, fetched: FetchedMail) -> Result:
         return process(self.services, fetched, self.clock())
 
     def process_batch(self, source: Source) -> list[Result]:
         """Fetch what waits, store it group by group, then settle the mailbox."""
-        fetched = source.fetch(self.settings.mailbox.batch)
+        limit = self.settings.mailbox.batch
+        if isinstance(source, ReadAhead):
+            pending = source.fetch_parsed(limit)  # parsed in the reader process
+        else:
+            pending = [parse_fetched(item) for item in source.fetch(limit)]
         self.services.faults("after_fetch")
-        pending = [parse_fetched(item) for item in fetched]
         settled, results = [], []
         while pending:
             # A group ends early when the outbox sender asks for SQLite's write lock.
@@ -151,7 +156,8 @@ class Gateway:
         self.services.faults("after_commit")
         if settled:
             source.settle(settled)
-            self.services.faults("after_settle")
+            if not isinstance(source, ReadAhead):  # the reader passes it once it has settled
+                self.services.faults("after_settle")
         return results
 
     @property

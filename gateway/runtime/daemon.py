@@ -19,6 +19,8 @@ from gateway.errors import MailboxError, StorageUnavailable
 from gateway.faults import FAULT_EXIT
 from gateway.runtime import cluster
 from gateway.runtime.assembly import Gateway
+from gateway.runtime.children import become_child
+from gateway.runtime.readahead import ReadAhead
 from gateway.runtime.scheduler import Jobs
 from gateway.runtime.sender_process import run_sender
 from gateway.runtime.single_node import DaemonLock
@@ -44,9 +46,11 @@ class Daemon:
         # Shared with the sender process: set to make it flush now, or to make it stop.
         self._outbox_wake = _MP.Event()
         self._sender_stop = _MP.Event()
-        # Raised by the sender while it waits for SQLite's write lock; the loop lets it go first.
+        # Raised by the sender or the reader while it waits for SQLite's write lock; the loop
+        # lets it go first.
         self._sender_writing = _MP.Event()
-        gateway.write_turn = WriteTurn(self._sender_writing)
+        self._reader_writing = _MP.Event()  # the mailbox reader, for its checkpoint
+        gateway.write_turn = WriteTurn(self._sender_writing, self._reader_writing)
         checkpoint_every(gateway.engine, LOOP_CHECKPOINT_PAGES)  # the sender's job
         self._flush_interval = flush_interval
         self.scheduler = schedule.Scheduler()
@@ -129,6 +133,20 @@ class Daemon:
             self._sender.terminate()
             self._sender.join(timeout=10)
 
+    # -- the mailbox reader process (runtime/readahead.py) -----------------------------------------
+
+    def _open_reader(self) -> ReadAhead:
+        """The mailbox, fetched and parsed in a process of its own, one batch ahead."""
+        gc.freeze()
+        return ReadAhead(self.gateway.settings.mailbox.kind, self.gateway.make_source,
+                         self.gateway.services.faults, start=self._in_reader)
+
+    def _in_reader(self) -> None:
+        become_child("gateway-reader")
+        self.gateway.write_turn = WriteTurn(self._reader_writing)
+        # Its own database connections (the mailbox checkpoint); the parent's stay the parent's.
+        self.gateway.engine.dispose(close=False)
+
     def _mail_loop(self) -> None:
         source: Source | None = None
         failures = 0
@@ -137,7 +155,7 @@ class Daemon:
                 if not self.cluster.holds(self._mailbox_lease):
                     source = self._stand_by(source)
                     continue
-                source = source or self.gateway.make_source()
+                source = source or self._open_reader()
                 results = self.gateway.process_batch(source)
                 failures = 0
                 if results:

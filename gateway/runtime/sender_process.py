@@ -5,8 +5,6 @@
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import logging
 import os
 import signal
@@ -14,10 +12,10 @@ from typing import Protocol
 
 from gateway.config import Settings
 from gateway.routing.ruleset import RuleSet
+from gateway.runtime.children import become_child
 
 log = logging.getLogger(__name__)
 
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
 PARENT_CHECK = 1.0  # seconds between looks at whether the daemon is still there
 
 
@@ -40,7 +38,7 @@ def run_sender(
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda *_: (stop.set(), wake.set()))
     parent = os.getppid()
-    _die_with_parent()
+    become_child("gateway-outbox")
     configure(settings.logging)
     # A whole gateway, for what sending may cause: a dead letter queues a mail to the admin.
     gateway = Gateway(settings, migrate=False, rules=rules)
@@ -76,19 +74,6 @@ def run_sender(
     finally:
         leases.stop()
         gateway.close()
-
-
-def _die_with_parent() -> None:
-    """Ask Linux to kill this process when the daemon dies, however it dies.
-
-    A daemon killed by SIGKILL runs no cleanup; an orphaned sender would go on sending beside
-    the restarted daemon's new one. Elsewhere the parent check in the loop does the same, late.
-    """
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
-        log.debug("prctl(PR_SET_PDEATHSIG) unavailable; relying on the parent check")
 
 
 class EventLike(Protocol):

@@ -9,6 +9,7 @@ from gateway.config import Settings
 from gateway.credentials.factory import token_provider
 from gateway.db import checkpoints
 from gateway.db.sessions import Sessions
+from gateway.db.writeturn import WriteTurn
 from gateway.model import Checkpoint
 from gateway.sources.base import Source
 from gateway.sources.imap import ImapSource
@@ -21,6 +22,7 @@ def make_source(
     sessions: Sessions,
     clock: Callable[[], datetime],
     faults: Callable[[str], None] = lambda point: None,
+    write_turn: WriteTurn = WriteTurn(),
 ) -> Source:
     box = settings.mailbox
     if box.kind == "maildir":
@@ -33,7 +35,7 @@ def make_source(
             return checkpoints.load(session, key)
 
     def save(point: Checkpoint) -> None:
-        with sessions.begin() as session:
+        with write_turn.asked(), sessions.begin() as session:
             checkpoints.save(session, key, point, clock())
 
     return ImapSource(imap, load, save, faults=faults,

@@ -14,6 +14,7 @@ from gateway.faults import FAULT_POINTS
 pytestmark = pytest.mark.integration
 
 MAILS = 3  # per kill point: enough for a batch, few enough to keep the suite quick
+SETTLED_WHILE_SENDING = ("after_move", "after_settle")  # runtime/readahead.py
 
 
 @pytest.fixture
@@ -45,6 +46,11 @@ def test_a_crash_at_each_point_loses_nothing_and_only_smtp_accept_sends_twice(ri
         # Sent, then killed before the commit: sent again, under the same Message-ID; at most
         # one mail per SMTP connection (smtp.connections = 4) is in that window.
         assert 1 <= figures.duplicates <= 4
+    elif point in SETTLED_WHILE_SENDING:
+        # The mailbox reader files mails away while the outbox sender already sends what
+        # they caused: a crash there may fall in that same window (sent, "sent" not yet
+        # committed), each mail sent again at most once, under the same Message-ID.
+        assert figures.most_copies <= 2
     else:
         assert figures.duplicates == 0
 
@@ -63,15 +69,17 @@ def test_sigkill_from_outside_at_random_moments_loses_nothing(rig):
     assert figures.records == figures.filed == 16
 
 
-def test_the_outbox_sender_dies_with_a_daemon_killed_from_outside(rig):
+def test_the_sender_and_the_reader_die_with_a_daemon_killed_from_outside(rig):
     import psutil
 
     rig.append(1)
     rig.start()
     assert rig.wait_settled(30), rig.log_text()
     daemon = psutil.Process(rig.process.pid)
-    (sender,) = daemon.children()  # the forked outbox process
+    children = daemon.children()  # the forked outbox sender and mailbox reader, by name
+    assert sorted(child.name() for child in children) == ["gateway-outbox", "gateway-reader"]
     rig.kill()
-    # An orphaned sender would send beside the next daemon's own: it must go with its parent.
-    gone, alive = psutil.wait_procs([sender], timeout=5)
-    assert gone and not alive
+    # An orphaned sender would send beside the next daemon's own, an orphaned reader hold the
+    # mailbox: both must go with their parent.
+    gone, alive = psutil.wait_procs(children, timeout=5)
+    assert len(gone) == 2 and not alive

@@ -44,6 +44,7 @@ class Figures:
     sent: int  # distinct outgoing Message-IDs the SMTP server received
     unsent: int  # stored outgoing mails the server never received: lost acks
     duplicates: int  # extra copies the SMTP server received
+    most_copies: int  # the most copies of any one mail the SMTP server received
     strangers: int  # received Message-IDs the database does not know (a twin with a new id)
 
     @property
@@ -198,6 +199,7 @@ backoff_max = 2
             sent=len(outgoing & set(received)),
             unsent=len(outgoing - set(received)),
             duplicates=sum(c - 1 for c in received.values() if c > 1),
+            most_copies=max(received.values(), default=0),
             strangers=len(set(received) - outgoing),
         )
 
