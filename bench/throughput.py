@@ -6,12 +6,12 @@ and processes them all; the clock stops when the last acknowledgement reaches th
 sink (`SinkSession`, as light as an SMTP server can be, since it shares the two cores).
 Phase 3 (latency): with the daemon idling in IMAP IDLE, mails are appended one by one at a
 steady rate; each one's APPEND → acknowledgement-received time is measured.
-CPU: the user and system time of the gateway's own processes (the daemon and its outbox
-sender; not Dovecot, not the benchmark's SMTP server) from start-up to the last
+CPU: the user and system time of the gateway's own processes (the daemon, its mailbox reader
+and its outbox sender; not Dovecot, not the benchmark's SMTP server) from start-up to the last
 acknowledgement, per mail; and this process's own CPU (the sink among others).
 `--database-url` runs on PostgreSQL (a private schema).
-Memory: the peak of the summed PSS of the daemon and its forked outbox sender (shared pages
-counted once), and each process's VmHWM. The last line printed is one JSON object.
+Memory: the peak of the summed PSS of the daemon and its forked reader and sender (shared
+pages counted once), and each process's VmHWM. The last line printed is one JSON object.
 
     python bench/throughput.py --mails 5000
 """
@@ -49,6 +49,8 @@ from dbfixtures import private_schema  # noqa: E402
 from servers import Dovecot, dovecot_available, free_port  # noqa: E402
 
 USER, PASSWORD = "gateway@bench.test", "bench-secret"
+# The daemon's forked processes name themselves (runtime/children.py).
+PROCESS_NAMES = {"gateway-outbox": "outbox sender", "gateway-reader": "mailbox reader"}
 STEADY_MIN = 2000  # mails: below this the per-mail CPU "once started" is dominated by one batch
 _IN_REPLY_TO = re.compile(rb"^In-Reply-To:\s*<([^>]+)>", re.MULTILINE | re.IGNORECASE)
 
@@ -295,8 +297,9 @@ def _pss_kb(pid: int) -> int:
 class MemoryWatch:
     """Samples the daemon's process tree: each process's VmHWM, and the peak of their summed PSS.
 
-    The outbox sender is forked from the daemon and shares its pages; RSS counts shared pages
-    in every process that maps them, PSS splits them, so the PSS sum is the memory both use.
+    The reader and the sender are forked from the daemon and share its pages; RSS counts shared
+    pages in every process that maps them, PSS splits them, so the PSS sum is the memory all
+    of them use.
     """
 
     def __init__(self, pid: int, interval: float = 0.2, acked=lambda: 0):
@@ -347,7 +350,8 @@ class MemoryWatch:
         for process in self._tree():
             for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
                 if line.startswith("VmHWM:"):
-                    name = "daemon" if process.pid == self.main.pid else "outbox sender"
+                    name = "daemon" if process.pid == self.main.pid else PROCESS_NAMES.get(
+                        process.name(), process.name())
                     peaks[name] = int(line.split()[1]) / 1024
         return peaks
 
@@ -401,7 +405,7 @@ def main() -> int:
             rate = args.mails / elapsed
             print(f"end to end: {args.mails} mails in {elapsed:.2f}s = {rate:,.0f} mails/s "
                   f"(incl. daemon start-up); {rate / bare:.0%} of the bare limit")
-            print(f"gateway CPU: {cpu_ms:.2f} ms per mail (daemon and outbox sender, "
+            print(f"gateway CPU: {cpu_ms:.2f} ms per mail (daemon, reader and sender, "
                   f"start-up included); {steady_ms:.2f} ms per mail after the first "
                   "acknowledgement (start-up excluded)")
             print(f"benchmark's own CPU (SMTP sink, clock, memory sampling): {own_ms:.2f} ms "
