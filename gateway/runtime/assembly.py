@@ -155,9 +155,7 @@ class Gateway:
             self.write_turn.give_way()
         self.services.faults("after_commit")
         if settled:
-            source.settle(settled)
-            if not isinstance(source, ReadAhead):  # the reader passes it once it has settled
-                self.services.faults("after_settle")
+            source.settle(settled)  # passes after_move and after_settle, wherever it runs
         return results
 
     @property

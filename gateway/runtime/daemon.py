@@ -139,7 +139,7 @@ class Daemon:
         """The mailbox, fetched and parsed in a process of its own, one batch ahead."""
         gc.freeze()
         return ReadAhead(self.gateway.settings.mailbox.kind, self.gateway.make_source,
-                         self.gateway.services.faults, start=self._in_reader)
+                         start=self._in_reader)
 
     def _in_reader(self) -> None:
         become_child("gateway-reader")

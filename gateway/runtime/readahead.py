@@ -43,16 +43,16 @@ READ, SETTLE, WAIT, CLOSE = "read", "settle", "wait", "close"
 class ReadAhead:
     """A Source whose mails come parsed from a reader process, one batch ahead.
 
-    `open_source` runs in the reader and opens the real mailbox there; `faults` is passed
-    `after_settle` there once a settlement is done. A fault injected in the reader stands for
-    a crash of the whole gateway, as it does in the outbox sender.
+    `open_source` runs in the reader and opens the real mailbox there, so the faults a
+    source passes when it settles (`after_move`, `after_settle`) fall in the reader. A fault
+    injected in the reader stands for a crash of the whole gateway, as it does in the sender.
     """
 
     def __init__(self, name: str, open_source: Callable[[], Source],
-                 faults: Callable[[str], None], *, start: Callable[[], None] = lambda: None):
+                 *, start: Callable[[], None] = lambda: None):
         self.name = name
         self._conn, theirs = _MP.Pipe()
-        self._process = _MP.Process(target=_serve, args=(theirs, open_source, faults, start),
+        self._process = _MP.Process(target=_serve, args=(theirs, open_source, start),
                                     name="gateway-reader", daemon=True)
         self._process.start()
         theirs.close()
@@ -111,7 +111,7 @@ class ReadAhead:
 
 
 def _serve(conn: Connection, open_source: Callable[[], Source],
-           faults: Callable[[str], None], start: Callable[[], None]) -> None:
+           start: Callable[[], None]) -> None:
     """The reader process: answer the loop until it says close or goes away."""
     # The daemon decides when its reader ends; a terminal's Ctrl-C reaches the whole group.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -130,11 +130,11 @@ def _serve(conn: Connection, open_source: Callable[[], Source],
             if what == READ:
                 answer = reader.read(argument)
                 conn.send(answer)
-                reader.settle(faults)
+                reader.settle()
                 if answer[0] == "ok" and answer[1]:
                     reader.read_ahead(argument)  # while the loop stores what it just got
                 continue
-            reader.settle(faults)  # before IDLE, before the end: nothing committed stays
+            reader.settle()  # before IDLE, before the end: nothing committed stays
             if what == CLOSE:
                 return
             conn.send(reader.wait(argument))
@@ -165,13 +165,11 @@ class _Reader:
     def wait(self, timeout: float) -> tuple[str, object]:
         return self._answer(self._attempt(lambda: self._mailbox().wait(timeout), False))
 
-    def settle(self, faults: Callable[[str], None]) -> None:
+    def settle(self) -> None:
         """File away what the loop has committed since the last time."""
         done, self.to_settle = self.to_settle, []
         if self._failure is None and done:
             self._attempt(lambda: self._mailbox().settle(done), None)
-            if self._failure is None:
-                faults("after_settle")
 
     def close(self) -> None:
         if self._source is not None:

@@ -26,7 +26,7 @@ def make_source(
 ) -> Source:
     box = settings.mailbox
     if box.kind == "maildir":
-        return MaildirSource(settings.maildir_path)
+        return MaildirSource(settings.maildir_path, faults=faults)
     imap = imap_settings(settings)
     key = f"imap:{box.user}@{box.host}/{box.folder}"
 

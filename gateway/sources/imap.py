@@ -88,6 +88,7 @@ class ImapSource:
         settled = [uid for uids in groups.values() for uid in uids]
         if settled:
             self._advance(max(settled))
+        self._faults("after_settle")
 
     def wait(self, timeout: float) -> bool:
         if self.settings.use_idle:

@@ -39,8 +39,10 @@ class MaildirSource:
         quarantine_folder: str = QUARANTINE_FOLDER,
         poll_step: float = 0.2,
         sleep: Callable[[float], None] = time.sleep,
+        faults: Callable[[str], None] = lambda point: None,
     ):
         self.path = Path(path)
+        self._faults = faults
         self.name = f"maildir:{self.path}"
         self._targets = {
             Settlement.PROCESSED: self.path / processed_folder,
@@ -71,6 +73,7 @@ class MaildirSource:
         with self._guard("settle"):
             for mail, outcome in done:
                 self._file_away(mail.key, Settlement(outcome))
+        self._faults("after_settle")
 
     def wait(self, timeout: float) -> bool:
         """Poll the inbox folders' modification times in small steps until timeout."""

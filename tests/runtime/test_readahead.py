@@ -29,10 +29,6 @@ def deliver(root: Path, n: int, raw: bytes | None = None) -> None:
     tmp.rename(root / "new" / tmp.name)
 
 
-def no_faults(point: str) -> None:
-    pass
-
-
 def filed(root: Path) -> list[str]:
     return sorted(p.name.split(":")[0] for p in (root / ".Processed" / "cur").iterdir())
 
@@ -55,7 +51,7 @@ def root(tmp_path) -> Path:
 
 @pytest.fixture
 def reader(root):
-    reader = ReadAhead("maildir", lambda: MaildirSource(root), no_faults)
+    reader = ReadAhead("maildir", lambda: MaildirSource(root))
     yield reader
     reader.close()
 
@@ -100,7 +96,7 @@ def test_the_next_batch_is_read_while_the_loop_stores_this_one(root, tmp_path):
 
     for n in range(4):
         deliver(root, n)
-    reader = ReadAhead("maildir", lambda: Counting(root), no_faults)
+    reader = ReadAhead("maildir", lambda: Counting(root))
     try:
         reader.fetch_parsed(2)
         # Nobody asked yet, and the reader has already fetched the second batch.
@@ -122,7 +118,7 @@ def test_a_mailbox_that_cannot_open_raises_mailbox_error_in_the_loop(tmp_path):
     def refuse() -> MaildirSource:
         raise MailboxError("login refused: wrong password")
 
-    reader = ReadAhead("imap", refuse, no_faults)
+    reader = ReadAhead("imap", refuse)
     try:
         with pytest.raises(MailboxError, match="wrong password"):
             reader.fetch_parsed(5)
@@ -139,7 +135,7 @@ def test_a_failed_settlement_is_told_with_the_next_answer(root):
 
     for n in range(2):
         deliver(root, n)
-    reader = ReadAhead("maildir", lambda: Refusing(root), no_faults)
+    reader = ReadAhead("maildir", lambda: Refusing(root))
     try:
         batch = reader.fetch_parsed(1)
         reader.settle([(p.fetched, Settlement.PROCESSED) for p in batch])

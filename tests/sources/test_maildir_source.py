@@ -93,6 +93,17 @@ def test_settle_files_processed_and_quarantined_mail_in_subfolders(source, root)
     assert source.fetch() == []
 
 
+def test_the_after_settle_fault_point_falls_once_the_mail_is_filed(root):
+    seen: list[tuple[str, list[str]]] = []
+    source = MaildirSource(root, faults=lambda point: seen.append(
+        (point, files_in(root / ".Processed" / "cur"))))
+    deliver(root, "1.M1.host", make_mail(1))
+    (mail,) = source.fetch()
+    assert seen == []
+    source.settle([(mail, Settlement.PROCESSED)])
+    assert seen == [("after_settle", ["1.M1.host:2,S"])]
+
+
 def test_unsettled_mail_comes_again_from_a_new_source(source, root):
     deliver(root, "1.M1.host", make_mail(1))
     source.fetch()  # fetched, then the process died before settle
