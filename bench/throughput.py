@@ -266,17 +266,21 @@ level = "WARNING"
     return config
 
 
-def create_schema(config: Path) -> None:
-    """The register's tables, made before the clock starts: the daemon's start-up is timed
-    as it is on every start but the first, which also creates the database."""
+def prepare(config: Path) -> None:
+    """What every start but the very first finds, made before the clock starts: the
+    register's tables, and the templates as the last start compiled them."""
     from gateway.config import load_settings
-    from gateway.db.engine import make_engine, upgrade
+    from gateway.runtime.assembly import Gateway
+    from gateway.runtime.reload import read_snapshot, template_problems
 
-    engine = make_engine(load_settings(config).database_url)
+    settings = load_settings(config)
+    gateway = Gateway(settings)  # creates the tables
     try:
-        upgrade(engine)
+        snapshot = read_snapshot(settings.gateway.rules_dir, settings.gateway.templates_dir)
+        template_problems(snapshot.templates, settings.gateway.templates_dir,
+                          gateway.services.renderer)
     finally:
-        engine.dispose()
+        gateway.close()
 
 
 def start_daemon(config: Path) -> subprocess.Popen:
@@ -388,7 +392,7 @@ def main() -> int:
                 client.append("INBOX", raw)
             client.logout()
             config = write_config(folder, dovecot.port, smtp.port, database_url)
-            create_schema(config)  # as on every start but the very first
+            prepare(config)  # as on every start but the very first
             daemon = start_daemon(config)
             started, own_start = time.monotonic(), _own_cpu()
             memory = MemoryWatch(daemon.pid, acked=lambda: len(clock.acks))

@@ -19,6 +19,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from gateway.errors import TemplateError
 from gateway.model import Address, Attachment, InboundMail, Status, Urgency
 from gateway.outgoing import mime
+from gateway.outgoing.compiled import CompiledTemplates
 from gateway.outgoing.headers import (
     CRLF,
     DOMAIN,
@@ -38,6 +39,7 @@ AUTO_SUBMITTED = frozenset({"no", "auto-generated", "auto-replied", "auto-notifi
 NO_HEADERS: Mapping[str, str] = MappingProxyType({})
 SUBJECT_SUFFIX = ".subject.j2"
 _WEEKDAYS = "一二三四五六日"
+AUTOESCAPED = ("html", "html.j2")  # template extensions whose output is HTML-escaped
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,14 +62,16 @@ class Renderer:
     """
 
     def __init__(self, templates_dir: Path, *, domain: str, from_addr: Address,
-                 name: str | None = None, signature: str = "", eight_bit: bool = True):
+                 name: str | None = None, signature: str = "", eight_bit: bool = True,
+                 compiled_dir: Path | None = None):
         if not DOMAIN.fullmatch(domain):
             raise ValueError(f"not a mail domain: {domain!r}")
         self.templates_dir = Path(templates_dir)
         self.domain = domain
         self.from_addr = from_addr
         self.eight_bit = eight_bit  # UTF-8 text parts as 8bit (the relay has 8BITMIME)
-        self.env = make_environment(self.templates_dir)  # sets the template cache too
+        self.compiled_dir = compiled_dir  # compiled templates kept between starts, if set
+        self.env = make_environment(self.templates_dir, compiled_dir)  # sets the template cache too
         # Read-only, so a template cannot change what the next mail's templates see.
         self.gateway: Mapping[str, str] = MappingProxyType({
             "name": from_addr.name if name is None else name, "signature": signature,
@@ -210,12 +214,16 @@ _MAPPINGS = frozenset({dict, MappingProxyType})
 _MAPPING_ATTRIBUTES = frozenset(dir(dict)) | frozenset(dir(MappingProxyType))
 
 
-def make_environment(templates_dir: Path) -> ImmutableSandboxedEnvironment:
-    """The sandbox templates run in; mail content only ever enters it as data."""
+def make_environment(templates_dir: Path, compiled_dir: Path | None = None
+                     ) -> ImmutableSandboxedEnvironment:
+    """The sandbox templates run in; mail content only ever enters it as data.
+
+    With `compiled_dir`, templates compiled once are kept there for the next start.
+    """
     env = _Sandbox(
         loader=jinja2.FileSystemLoader(templates_dir, encoding="utf-8"),
         autoescape=jinja2.select_autoescape(
-            enabled_extensions=("html", "html.j2"), default_for_string=False, default=False
+            enabled_extensions=AUTOESCAPED, default_for_string=False, default=False
         ),
         undefined=jinja2.StrictUndefined,
         auto_reload=False,  # edits are taken in by reload.py, which validates them first
@@ -230,6 +238,8 @@ def make_environment(templates_dir: Path) -> ImmutableSandboxedEnvironment:
         status_label=status_label,
         filesize=format_size,
     )
+    if compiled_dir is not None:
+        env.bytecode_cache = CompiledTemplates.in_folder(compiled_dir, env, AUTOESCAPED)
     return env
 
 

@@ -42,6 +42,7 @@ Clock = Callable[[], datetime]
 # Mails stored per transaction when a fetch brings many: large enough to spread the cost of a
 # commit, small enough that a rare failed group is cheap to redo one by one.
 COMMIT_GROUP = 50
+COMPILED_TEMPLATES = "compiled-templates"  # under the storage directory: outgoing/compiled.py
 
 
 def utc_now() -> datetime:
@@ -80,6 +81,7 @@ class Gateway:
                 name=self.identity.name,
                 signature=self.identity.signature,
                 eight_bit=settings.smtp.eight_bit,
+                compiled_dir=settings.gateway.storage_dir / COMPILED_TEMPLATES,
             ),
             calendar=self.calendar,
             policy=settings.deadlines,
@@ -133,8 +135,13 @@ class Gateway:
     def ingest(self, fetched: FetchedMail) -> Result:
         return process(self.services, fetched, self.clock())
 
-    def process_batch(self, source: Source) -> list[Result]:
-        """Fetch what waits, store it group by group, then settle the mailbox."""
+    def process_batch(self, source: Source, committed: Callable[[], None] = lambda: None
+                      ) -> list[Result]:
+        """Fetch what waits, store it group by group, then settle the mailbox.
+
+        `committed` is called after each group's commit (the daemon wakes its sender: the
+        answers of the first group need not wait for the whole batch).
+        """
         limit = self.settings.mailbox.batch
         if isinstance(source, ReadAhead):
             pending = source.fetch_parsed(limit)  # parsed in the reader process
@@ -152,6 +159,7 @@ class Gateway:
                 log.info("%s %s %s%s", parsed.fetched.key, result.action, result.record_id or "",
                          f" ({result.reason})" if result.reason else "")
             pending = pending[len(group):]
+            committed()
             self.write_turn.give_way()
         self.services.faults("after_commit")
         if settled:

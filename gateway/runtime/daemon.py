@@ -156,10 +156,9 @@ class Daemon:
                     source = self._stand_by(source)
                     continue
                 source = source or self._open_reader()
-                results = self.gateway.process_batch(source)
+                results = self.gateway.process_batch(source, committed=self._outbox_wake.set)
                 failures = 0
                 if results:
-                    self._outbox_wake.set()
                     continue  # there may be more waiting behind a full batch
                 self.scheduler.run_pending()
                 if not self.stopping.is_set():

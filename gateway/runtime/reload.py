@@ -55,20 +55,22 @@ def read_snapshot(rules_dir: Path, templates_dir: Path) -> Snapshot:
 def template_problems(templates: dict[str, bytes], templates_dir: Path,
                       renderer: Renderer) -> tuple[list[str], jinja2.Environment | None]:
     """Each broken template as `file:line: message`, and the environment of the set if none is."""
-    env = make_environment(templates_dir)
+    env = make_environment(templates_dir, renderer.compiled_dir)
     sources = {}
     problems = []
     for name, data in templates.items():
         try:
             sources[name] = data.decode("utf-8")
-            env.parse(sources[name], name, name)
         except UnicodeDecodeError as exc:
             problems.append(f"{name}: not UTF-8 ({exc.reason} at byte {exc.start})")
+    env.loader = jinja2.DictLoader(sources)
+    for name in sources:
+        try:
+            env.get_template(name)  # compiled now, or as kept since an earlier start
         except jinja2.TemplateSyntaxError as exc:
             problems.append(f"{name}:{exc.lineno}: {exc.message}")
     if problems:
         return problems, None
-    env.loader = jinja2.DictLoader(sources)
     trial = copy.copy(renderer)
     trial.env = env
     for kind in trial.kinds():
