@@ -115,6 +115,25 @@ def test_a_reply_threads_into_a_record_opened_earlier_in_the_same_batch(
     assert second.record_id == first.record_id
 
 
+def test_the_sender_is_told_after_each_committed_group_not_after_the_whole_batch(
+    gateway, source, imap_append, monkeypatch
+):
+    from gateway.runtime import assembly
+
+    monkeypatch.setattr(assembly, "COMMIT_GROUP", 2)
+    for n in range(5):
+        imap_append(gbk_mail(message_id=f"grouped-{n}@customer.example"))
+    queued_when_told = []
+
+    def told() -> None:  # what the sender would find in the outbox at that moment
+        with gateway.sessions() as session:
+            queued_when_told.append(session.query(Outbox).count())
+
+    results = gateway.process_batch(source, committed=told)
+    assert [r.action for r in results] == [Disposition.CREATED] * 5
+    assert queued_when_told == [4, 8, 10]  # an acknowledgement and a notification per mail
+
+
 def test_a_failing_mail_in_a_batch_costs_the_others_nothing(
     gateway, source, imap_append, monkeypatch
 ):
