@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 
 _MP = multiprocessing.get_context("fork")
 CLOSE_WAIT = 10.0  # seconds a reader has to log out before it is killed
+# Mails in the first read of a connection: a group the loop commits together, so that with a
+# backlog (a start, a reconnect) the first answers wait for fifty mails, not a whole batch.
+FIRST_READ = 50
 
 # What the loop asks the reader for. A read and a wait are answered; a settlement is not: the
 # reader files mails away after it has answered the next read (a failure comes with the
@@ -150,13 +153,16 @@ class _Reader:
         self._source: Source | None = None
         self._ahead: list[Parsed] = []
         self._failure: BaseException | None = None  # told with the next answer, then again
+        self._first = True  # no read answered yet: the first is short (FIRST_READ)
         self.to_settle: list[tuple[FetchedMail, Settlement]] = []  # committed, not filed away
 
     def read(self, limit: int) -> tuple[str, object]:
         ready, self._ahead = self._ahead, []
         if ready or self._failure is not None:
             return self._answer(ready)
-        # Nothing read ahead: none was waiting a moment ago. Look again now.
+        # Nothing read ahead: none was waiting a moment ago, or this is the first read.
+        if self._first:
+            self._first, limit = False, min(limit, FIRST_READ)
         return self._answer(self._attempt(lambda: self._read(limit), []))
 
     def read_ahead(self, limit: int) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from gateway.errors import MailboxError, ParseError
 from gateway.model import FetchedMail, Settlement
-from gateway.runtime.readahead import ReadAhead
+from gateway.runtime.readahead import FIRST_READ, ReadAhead
 from gateway.sources.maildir import MaildirSource
 
 
@@ -65,6 +65,14 @@ def test_mails_come_parsed_oldest_first_and_each_once(root, reader):
     assert [p.mail.message_id for p in third] == ["4@example.test"]
     assert first[0].fetched.raw == make_mail(0)  # the bytes as read, for the register
     assert reader.fetch_parsed(2) == []
+
+
+def test_the_first_read_of_a_connection_is_one_group_and_the_next_a_whole_batch(root, reader):
+    for n in range(FIRST_READ + 30):
+        deliver(root, n)
+    first, second = reader.fetch_parsed(200), reader.fetch_parsed(200)
+    assert [p.mail.subject for p in first] == [f"mail {n}" for n in range(FIRST_READ)]
+    assert [p.mail.subject for p in second] == [f"mail {n}" for n in range(FIRST_READ, FIRST_READ + 30)]
 
 
 def test_a_settled_batch_is_filed_away_after_the_next_read(root, reader):
