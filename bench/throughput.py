@@ -221,6 +221,7 @@ def bare_limit(dovecot: Dovecot, mails: list[bytes]) -> float:
     for raw in mails:
         client.append("Bare", raw)
     client.select_folder("Bare", readonly=True)
+    client._imap.debug = 0  # no protocol trace, as in the gateway (sources/imap_login.py)
     uids = client.search("ALL")
     start = time.perf_counter()
     for i in range(0, len(uids), 200):
