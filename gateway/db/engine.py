@@ -28,23 +28,41 @@ def make_engine(url: str, *, busy_timeout: float = 30.0) -> Engine:
     return engine
 
 
-# WAL pages after which a commit of the mailbox loop copies the log back into the database
-# (a checkpoint; SQLite's default, which every other connection keeps, is 1,000).
+# WAL pages after which a commit of the mailbox loop (or its reader) copies the log back into
+# the database (a checkpoint; SQLite's default, which the CLI's commands keep, is 1,000).
 LOOP_CHECKPOINT_PAGES = 20_000
 
 
 def checkpoint_every(engine: Engine, pages: int) -> None:
     """Have this engine's connections checkpoint once the write-ahead log holds `pages` pages.
 
-    SQLite checkpoints at the end of whichever commit finds the log over the limit. In the
-    mailbox loop, a fifth of the commits took five times as long: the daemon leaves them to
-    the outbox sender, which commits after every round it sends, on the other core; the loop
-    checkpoints only should the sender not be running. No-op but on SQLite.
+    SQLite checkpoints at the end of whichever commit finds the log over the limit (0: never).
+    In the mailbox loop, a fifth of the commits took five times as long: the daemon leaves
+    them to the outbox sender, on the other core, which checkpoints after each commit of its
+    own once it has let go of the write lock (`checkpoint`); the loop checkpoints only
+    should the sender not be running. No-op but on SQLite.
     """
     if engine.dialect.name != "sqlite":
         return
     engine.dispose()  # pooled connections were opened with the default
     event.listen(engine, "connect", partial(_sqlite_checkpoint_every, pages=pages))
+
+
+def checkpoint(engine: Engine) -> None:
+    """Copy the write-ahead log back into the database, neither waiting for a writer nor
+    making one wait (SQLite's PASSIVE checkpoint). No-op but on SQLite.
+
+    Whatever a reader still needs stays in the log; the next checkpoint copies it.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+    # The driver's own connection, outside any transaction: through SQLAlchemy, the first
+    # statement would open one, and BEGIN IMMEDIATE (below) takes the write lock.
+    connection = engine.raw_connection()
+    try:
+        connection.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+    finally:
+        connection.close()
 
 
 def _sqlite_checkpoint_every(dbapi_connection, _record, *, pages: int) -> None:

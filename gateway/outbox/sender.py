@@ -101,6 +101,9 @@ class OutboxSender:
         self._faults = faults
         # Shared with the mailbox loop when the daemon runs both; a no-op otherwise.
         self._write_turn = write_turn or WriteTurn()
+        # Called after each commit of "sent", once the write lock is let go: the daemon's
+        # sender process copies the write-ahead log back there (db/engine.py: checkpoint).
+        self.after_marking: Callable[[], None] = lambda: None
         # Asked before each mail: False once this node may no longer be the one sender
         # (its outbox lease is running out, runtime/cluster.py); the rest stays pending.
         self.may_send: Callable[[], bool] = lambda: True
@@ -210,6 +213,7 @@ class OutboxSender:
         with self._write_turn.asked():
             with self._sessions.begin() as session:
                 outbox.mark_sent(session, ids, now)
+        self.after_marking()
 
     def _record(self, outcome: _FlushTally, jobs: list[_Job], now: datetime) -> None:
         """Failures of one batch: retry later with backoff, or dead-letter; refused recipients."""

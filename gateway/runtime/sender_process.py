@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+from functools import partial
 from typing import Protocol
 
 from gateway.config import Settings
@@ -29,6 +30,7 @@ def run_sender(
     With several nodes on one database only the holder of the outbox lease sends, and it
     stops between two mails once it can no longer be sure it holds it (runtime/cluster.py).
     """
+    from gateway.db.engine import checkpoint, checkpoint_every
     from gateway.db.writeturn import WriteTurn
     from gateway.runtime import cluster
     from gateway.runtime.assembly import Gateway
@@ -43,6 +45,11 @@ def run_sender(
     # A whole gateway, for what sending may cause: a dead letter queues a mail to the admin.
     gateway = Gateway(settings, migrate=False, rules=rules)
     gateway.write_turn = WriteTurn(writing)
+    # This process copies the write-ahead log back into the database after each commit of
+    # "sent", once it has let go of the write lock: inside its commit (SQLite's automatic
+    # checkpoint), the mailbox loop waited for the copy.
+    checkpoint_every(gateway.engine, 0)
+    gateway.sender.after_marking = partial(checkpoint, gateway.engine)
     leases = cluster.membership(settings, node or cluster.node_id(), [cluster.OUTBOX],
                                 heartbeat=False)
     gateway.sender.may_send = lambda: leases.holds(cluster.OUTBOX)

@@ -44,3 +44,19 @@ def test_a_sender_that_may_no_longer_send_leaves_the_rest_pending_untouched(
     gateway.sender.may_send = lambda: True
     gateway.flush()
     assert len(smtp_capture.messages) == 10  # the rest go out once allowed, each once
+
+
+def test_what_follows_a_commit_of_sent_runs_once_the_write_lock_is_let_go(gateway, smtp_capture):
+    import threading
+
+    from gateway.db.writeturn import WriteTurn
+
+    queue(gateway, 5)
+    asking = threading.Event()  # raised while the sender waits for, and holds, its turn
+    gateway.sender._write_turn = WriteTurn(asking)
+    seen = []
+    gateway.sender.after_marking = lambda: seen.append(
+        (asking.is_set(), sum(status == "sent" for status, _ in rows(gateway))))
+    gateway.flush()
+    assert seen and all(not held for held, _ in seen)  # the daemon's checkpoint goes here
+    assert seen[-1][1] == 5  # and what was marked is committed by then
