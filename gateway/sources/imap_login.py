@@ -32,12 +32,12 @@ def connect(s: ImapSettings) -> IMAPClient:
 
 
 def _no_protocol_trace(client: IMAPClient) -> None:
-    """imaplib writes no trace of the protocol, in debug logs (`-v`) or anywhere.
+    """imaplib makes no trace of the protocol, for debug logs (`-v`) or anywhere.
 
     IMAPClient turns imaplib's debug level to 5 and sends its trace to the imapclient.imaplib
-    logger. That trace holds the LOGIN command with its password and every fetched mail's
-    bytes, and imaplib formats each line, mails and all, even for a logger that drops it: a
-    fifth of the mailbox reader's CPU per mail. IMAPClient's own debug lines stay.
+    logger (which masks a LOGIN's password). The trace holds every fetched mail's bytes, and
+    imaplib formats each line, mails and all, even for a logger that drops it: a fifth of the
+    mailbox reader's CPU per mail. IMAPClient's own debug lines stay.
     """
     client._imap.debug = 0
 

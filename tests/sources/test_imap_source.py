@@ -121,8 +121,8 @@ def test_imaplib_traces_nothing_not_even_for_debug_logs(
         source = make_source()
         assert len(source.fetch()) == 1
         source.close()
-    # The trace held the password (LOGIN) and each mail's bytes; formatting those for a
-    # logger that dropped them cost the reader a fifth of its CPU.
+    # The trace held each mail's bytes; formatting them for a logger that dropped them cost
+    # the reader a fifth of its CPU.
     assert made == []
     assert not any(imap_account.password in r.getMessage() or "Traced body" in r.getMessage()
                    for r in caplog.records)
