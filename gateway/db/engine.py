@@ -12,6 +12,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import sessionmaker
 
+from gateway.db.writeturn import WriteTurn
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 # JSON columns as compact UTF-8 text: the default escapes every Chinese character as \uXXXX
 # and adds a space after each separator, which made a routing trace 2.6 times as long.
@@ -52,21 +54,46 @@ def checkpoint_every(engine: Engine, pages: int) -> None:
     event.listen(engine, "connect", partial(_sqlite_checkpoint_every, pages=pages))
 
 
-def checkpoint(engine: Engine) -> None:
-    """Copy the write-ahead log back into the database, neither waiting for a writer nor
-    making one wait (SQLite's PASSIVE checkpoint). No-op but on SQLite.
+def checkpoint(engine: Engine, mode: str = "PASSIVE") -> tuple[int, int]:
+    """Copy the write-ahead log back into the database; the pages in the log, and copied.
 
-    Whatever a reader still needs stays in the log; the next checkpoint copies it.
+    PASSIVE neither waits for a writer nor makes one wait: what a writer adds meanwhile, or
+    a reader still needs, stays for the next time. RESTART waits for writers and readers
+    (SQLite's busy timeout), copies everything, and has the next writer begin the log anew:
+    only then does the log stop growing. No-op ((0, 0)) but on SQLite.
     """
     if engine.dialect.name != "sqlite":
-        return
+        return 0, 0
+    if mode not in ("PASSIVE", "RESTART"):
+        raise ValueError(f"checkpoint mode: {mode}")
     # The driver's own connection, outside any transaction: through SQLAlchemy, the first
     # statement would open one, and BEGIN IMMEDIATE (below) takes the write lock.
     connection = engine.raw_connection()
     try:
-        connection.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+        cursor = connection.driver_connection.execute(f"PRAGMA wal_checkpoint({mode})")
+        _busy, pages, copied = cursor.fetchone()
+        cursor.close()
     finally:
         connection.close()
+    return max(pages, 0), max(copied, 0)  # -1, -1: not in WAL mode
+
+
+RESTART_PAGES = 4_000  # log pages (16 MB) past which the log is restarted, not only copied
+
+
+def copy_log_back(engine: Engine, turn: WriteTurn) -> None:
+    """After a commit of "sent": SQLite's log copied back without holding the loop up.
+
+    The next writer begins the log anew only after a copy that left nothing behind, and only
+    if no reader is looking at that moment. While the loop writes without pause and the
+    reader and the sender read, that seldom happens, and the log grew until the loop's own
+    checkpoint (20,000 pages) copied it inside a commit. So past RESTART_PAGES the sender
+    asks for its turn, and the loop waits between two groups while the log is restarted.
+    """
+    pages, _copied = checkpoint(engine)
+    if pages > RESTART_PAGES:
+        with turn.asked():
+            checkpoint(engine, "RESTART")
 
 
 def _sqlite_checkpoint_every(dbapi_connection, _record, *, pages: int) -> None:

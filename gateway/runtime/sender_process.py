@@ -12,6 +12,8 @@ from functools import partial
 from typing import Protocol
 
 from gateway.config import Settings
+from gateway.db.engine import copy_log_back
+from gateway.db.writeturn import WriteTurn
 from gateway.routing.ruleset import RuleSet
 from gateway.runtime.children import become_child
 
@@ -30,8 +32,7 @@ def run_sender(
     With several nodes on one database only the holder of the outbox lease sends, and it
     stops between two mails once it can no longer be sure it holds it (runtime/cluster.py).
     """
-    from gateway.db.engine import checkpoint, checkpoint_every
-    from gateway.db.writeturn import WriteTurn
+    from gateway.db.engine import checkpoint_every
     from gateway.runtime import cluster
     from gateway.runtime.assembly import Gateway
     from gateway.runtime.logs import configure
@@ -49,7 +50,7 @@ def run_sender(
     # "sent", once it has let go of the write lock: inside its commit (SQLite's automatic
     # checkpoint), the mailbox loop waited for the copy.
     checkpoint_every(gateway.engine, 0)
-    gateway.sender.after_marking = partial(checkpoint, gateway.engine)
+    gateway.sender.after_marking = partial(copy_log_back, gateway.engine, gateway.write_turn)
     leases = cluster.membership(settings, node or cluster.node_id(), [cluster.OUTBOX],
                                 heartbeat=False)
     gateway.sender.may_send = lambda: leases.holds(cluster.OUTBOX)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from sqlalchemy import text
 
 from gateway.db.engine import (
@@ -81,3 +82,45 @@ def test_a_checkpoint_elsewhere_than_sqlite_opens_nothing() -> None:
     engine = make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
     checkpoint(engine)  # no server there: it would fail if it connected
     engine.dispose()
+
+
+def test_a_restart_copies_everything_and_the_next_writer_begins_the_log_anew(tmp_path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'gateway.db'}")
+    try:
+        checkpoint_every(engine, 0)
+        with engine.begin() as connection:
+            connection.execute(text("CREATE TABLE filler (data BLOB)"))
+        for _ in range(5):
+            with engine.begin() as connection:
+                connection.execute(text("INSERT INTO filler VALUES (randomblob(100000))"))
+        pages, copied = checkpoint(engine, "RESTART")
+        assert pages > 100 and copied == pages
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO filler VALUES (randomblob(10))"))
+        pages, _ = checkpoint(engine)
+        assert pages < 10  # the small write went to the start of the log
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("pages, copied, restarted", [
+    (5_000, 100, True),     # long, and the loop kept writing: restart it, in the sender's turn
+    (5_000, 5_000, True),   # all copied, but a reader may keep the next writer from restarting
+    (100, 50, False),       # short: the next copy catches up
+])
+def test_the_sender_restarts_the_log_only_once_it_is_long(
+        monkeypatch, pages, copied, restarted) -> None:
+    from gateway.db import engine as engine_module
+    from gateway.db.writeturn import WriteTurn
+
+    asking = threading.Event()
+    calls = []
+
+    def fake(engine, mode="PASSIVE"):
+        calls.append((mode, asking.is_set()))
+        return (pages, copied) if mode == "PASSIVE" else (pages, pages)
+
+    monkeypatch.setattr(engine_module, "checkpoint", fake)
+    engine_module.copy_log_back(object(), WriteTurn(asking))
+    assert calls == [("PASSIVE", False)] + ([("RESTART", True)] if restarted else [])
+    assert not asking.is_set()
