@@ -45,7 +45,7 @@ def checkpoint_every(engine: Engine, pages: int) -> None:
     SQLite checkpoints at the end of whichever commit finds the log over the limit (0: never).
     In the mailbox loop, a fifth of the commits took five times as long: the daemon leaves
     them to the outbox sender, on the other core, which checkpoints after each commit of its
-    own once it has let go of the write lock (`checkpoint`); the loop checkpoints only
+    own once it has let go of the write lock (`copy_log_back`); the loop checkpoints only
     should the sender not be running. No-op but on SQLite.
     """
     if engine.dialect.name != "sqlite":

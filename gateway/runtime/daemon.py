@@ -18,7 +18,7 @@ from gateway.db.writeturn import WriteTurn
 from gateway.errors import MailboxError, StorageUnavailable
 from gateway.faults import FAULT_EXIT
 from gateway.runtime import cluster
-from gateway.runtime.assembly import Gateway
+from gateway.runtime.assembly import COMMIT_GROUP, Gateway
 from gateway.runtime.children import become_child
 from gateway.runtime.readahead import ReadAhead
 from gateway.runtime.scheduler import Jobs
@@ -138,8 +138,10 @@ class Daemon:
     def _open_reader(self) -> ReadAhead:
         """The mailbox, fetched and parsed in a process of its own, one batch ahead."""
         gc.freeze()
+        # The first read is one commit group: after a start or a reconnect with a backlog,
+        # the first answers wait for that group, not for a whole batch.
         return ReadAhead(self.gateway.settings.mailbox.kind, self.gateway.make_source,
-                         start=self._in_reader)
+                         start=self._in_reader, first_read=COMMIT_GROUP)
 
     def _in_reader(self) -> None:
         become_child("gateway-reader")

@@ -32,9 +32,6 @@ log = logging.getLogger(__name__)
 
 _MP = multiprocessing.get_context("fork")
 CLOSE_WAIT = 10.0  # seconds a reader has to log out before it is killed
-# Mails in the first read of a connection: a group the loop commits together, so that with a
-# backlog (a start, a reconnect) the first answers wait for fifty mails, not a whole batch.
-FIRST_READ = 50
 
 # What the loop asks the reader for. A read and a wait are answered; a settlement is not: the
 # reader files mails away after it has answered the next read (a failure comes with the
@@ -52,10 +49,12 @@ class ReadAhead:
     """
 
     def __init__(self, name: str, open_source: Callable[[], Source],
-                 *, start: Callable[[], None] = lambda: None):
+                 *, start: Callable[[], None] = lambda: None, first_read: int | None = None):
+        # `first_read`: at most this many mails in the connection's first read (None: a whole
+        # batch), so that with a backlog (a start, a reconnect) the first answers wait less.
         self.name = name
         self._conn, theirs = _MP.Pipe()
-        self._process = _MP.Process(target=_serve, args=(theirs, open_source, start),
+        self._process = _MP.Process(target=_serve, args=(theirs, open_source, start, first_read),
                                     name="gateway-reader", daemon=True)
         self._process.start()
         theirs.close()
@@ -114,13 +113,13 @@ class ReadAhead:
 
 
 def _serve(conn: Connection, open_source: Callable[[], Source],
-           start: Callable[[], None]) -> None:
+           start: Callable[[], None], first_read: int | None) -> None:
     """The reader process: answer the loop until it says close or goes away."""
     # The daemon decides when its reader ends; a terminal's Ctrl-C reaches the whole group.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     start()
-    reader = _Reader(open_source)
+    reader = _Reader(open_source, first_read)
     try:
         while True:
             try:
@@ -148,12 +147,12 @@ def _serve(conn: Connection, open_source: Callable[[], Source],
 class _Reader:
     """The mailbox as the reader process sees it: a batch kept ready, a failure kept to tell."""
 
-    def __init__(self, open_source: Callable[[], Source]):
+    def __init__(self, open_source: Callable[[], Source], first_read: int | None = None):
         self._open = open_source
         self._source: Source | None = None
         self._ahead: list[Parsed] = []
         self._failure: BaseException | None = None  # told with the next answer, then again
-        self._first = True  # no read answered yet: the first is short (FIRST_READ)
+        self._first_read = first_read  # the first read's limit, until it is made
         self.to_settle: list[tuple[FetchedMail, Settlement]] = []  # committed, not filed away
 
     def read(self, limit: int) -> tuple[str, object]:
@@ -161,8 +160,8 @@ class _Reader:
         if ready or self._failure is not None:
             return self._answer(ready)
         # Nothing read ahead: none was waiting a moment ago, or this is the first read.
-        if self._first:
-            self._first, limit = False, min(limit, FIRST_READ)
+        if self._first_read is not None:
+            limit, self._first_read = min(limit, self._first_read), None
         return self._answer(self._attempt(lambda: self._read(limit), []))
 
     def read_ahead(self, limit: int) -> None:

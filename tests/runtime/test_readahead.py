@@ -12,7 +12,8 @@ import pytest
 
 from gateway.errors import MailboxError, ParseError
 from gateway.model import FetchedMail, Settlement
-from gateway.runtime.readahead import FIRST_READ, ReadAhead
+from gateway.runtime.assembly import COMMIT_GROUP as FIRST_READ  # the daemon's first read
+from gateway.runtime.readahead import ReadAhead
 from gateway.sources.maildir import MaildirSource
 
 
@@ -67,10 +68,14 @@ def test_mails_come_parsed_oldest_first_and_each_once(root, reader):
     assert reader.fetch_parsed(2) == []
 
 
-def test_the_first_read_of_a_connection_is_one_group_and_the_next_a_whole_batch(root, reader):
+def test_the_first_read_of_a_connection_is_short_and_the_next_a_whole_batch(root):
     for n in range(FIRST_READ + 30):
         deliver(root, n)
-    first, second = reader.fetch_parsed(200), reader.fetch_parsed(200)
+    reader = ReadAhead("maildir", lambda: MaildirSource(root), first_read=FIRST_READ)
+    try:
+        first, second = reader.fetch_parsed(200), reader.fetch_parsed(200)
+    finally:
+        reader.close()
     assert [p.mail.subject for p in first] == [f"mail {n}" for n in range(FIRST_READ)]
     assert [p.mail.subject for p in second] == [f"mail {n}" for n in range(FIRST_READ, FIRST_READ + 30)]
 
